@@ -1,0 +1,34 @@
+# Local quick start: `make course` (run every notebook, print a summary) and `make test` (unit tests + nbval).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_PIN = $(shell $(PYTHON) -m helpers.pins torch)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# No downloads from the hub in tests or CI: everything comes from data/ and the tiny profile.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
+
+.PHONY: setup course test clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==$(TORCH_PIN)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Every notebook, in order, headless, profile detected from the hardware, one shared run directory.
+course: $(STAMP)
+	$(OFFLINE) $(BIN)/python -m helpers.course $(NOTEBOOKS)
+
+# Unit tests, then nbval on every notebook in order under the tiny profile, sharing one fresh run directory.
+test: $(STAMP)
+	rm -rf runs/test
+	$(OFFLINE) WORKBOOK_PROFILE=tiny WORKBOOK_RUN_DIR=$(CURDIR)/runs/test \
+	  $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg -q -rfE --durations=15
+
+clean:
+	rm -rf runs $(VENV)

@@ -1,0 +1,82 @@
+"""Models: the tiny random-init model for CPU, hub loading for Colab, LoRA configs and merging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel,
+                          PreTrainedTokenizerBase, Qwen2Config)
+
+from .profiles import Profile
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def tiny_config(profile: Profile, tokenizer: PreTrainedTokenizerBase, **overrides) -> Qwen2Config:
+    """A Qwen2-architecture config a few hundred KB in size, sized to `tokenizer`."""
+    kw = dict(profile.tiny_model or dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
+    kw.update(overrides)
+    return Qwen2Config(vocab_size=len(tokenizer), tie_word_embeddings=False, pad_token_id=tokenizer.pad_token_id,
+                       eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id, **kw)
+
+
+def torch_dtype(profile: Profile) -> torch.dtype:
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[profile.dtype]
+
+
+def quantization_config(profile: Profile):
+    """4-bit NF4 (QLoRA) where the profile asks for it, else None."""
+    if not profile.load_in_4bit:
+        return None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch_dtype(profile))
+
+
+def build_tiny_causal_lm(profile: Profile, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> PreTrainedModel:
+    """A random-init causal LM (the CI stand-in for a hub base model)."""
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(tiny_config(profile, tokenizer))
+
+
+def load_causal_lm(source: str | Path, profile: Profile, quantize: bool = False) -> PreTrainedModel:
+    """A causal LM from a local folder or a hub id, in the profile's dtype (4-bit when `quantize`)."""
+    kwargs: dict = dict(dtype=torch_dtype(profile), trust_remote_code=False)
+    if quantize and profile.load_in_4bit:
+        kwargs["quantization_config"] = quantization_config(profile)
+        kwargs["device_map"] = {"": 0}
+    elif torch.cuda.is_available():
+        kwargs["device_map"] = {"": 0}
+    return AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
+
+
+def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTrainedTokenizerBase):
+    """A one-label sequence classifier (reward model) from a causal-LM or reward-model folder."""
+    kwargs: dict = dict(num_labels=1, dtype=torch_dtype(profile), trust_remote_code=False)
+    if torch.cuda.is_available():
+        kwargs["device_map"] = {"": 0}
+    model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save: list[str] | None = None):
+    """LoRA on every linear layer of the blocks (the QLoRA recipe)."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=profile.lora_r, lora_alpha=profile.lora_alpha, lora_dropout=0.0, target_modules=LORA_TARGETS,
+                      task_type=task_type, modules_to_save=modules_to_save)
+
+
+def merge_and_save(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path) -> Path:
+    """Merge a PEFT adapter into its base (if any) and save model + tokenizer as safetensors."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out

@@ -1,0 +1,148 @@
+"""Hardware profiles: one switch (WORKBOOK_PROFILE = tiny | t4 | ampere) that sets every stage's knobs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+
+PROFILES = ("tiny", "t4", "ampere")
+STAGES = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Training knobs of one stage."""
+
+    max_steps: int
+    batch_size: int
+    learning_rate: float
+    max_length: int
+    grad_accum: int = 1
+    save_steps: int = 0  # 0: save only at the end
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a notebook needs to know about the machine it runs on."""
+
+    name: str
+    base_model: str | None  # hub id of the chat-model family; None = tiny random-init model (see tiny_model)
+    sql_model: str | None  # base model of 07_text2sql; None = tiny random-init model
+    dtype: str  # "float32" | "float16" | "bfloat16"
+    load_in_4bit: bool  # QLoRA (NF4) for the LoRA stages
+    data_source: str  # "shipped" (data/ of this repository) | "hub"
+    hub_datasets: dict[str, str]
+    lora_r: int
+    lora_alpha: int
+    domain_tokens: int  # how many domain tokens 01 adds to the base vocabulary
+    tokenizer_vocab: dict[str, int]  # vocab size per trained tokenizer in 01
+    tiny_model: dict = field(default_factory=dict)  # config overrides of the tiny random-init model
+    stages: dict[str, StageSettings] = field(default_factory=dict)
+
+    def stage(self, name: str) -> StageSettings:
+        if name not in self.stages:
+            raise KeyError(f"profile {self.name!r} has no settings for stage {name!r}; known: {sorted(self.stages)}")
+        return self.stages[name]
+
+    @property
+    def fp16(self) -> bool:
+        return self.dtype == "float16"
+
+    @property
+    def bf16(self) -> bool:
+        return self.dtype == "bfloat16"
+
+    def summary(self, stage: str | None = None) -> str:
+        """Human-readable settings, printed by every notebook near the top."""
+        d = asdict(self)
+        stages = d.pop("stages")
+        lines = [f"profile: {self.name}"] + [f"  {k}: {v}" for k, v in d.items() if v not in ({}, None) or k.endswith("model")]
+        for name, s in stages.items():
+            if stage is None or name == stage:
+                lines.append(f"  stage {name}: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+        return "\n".join(lines)
+
+
+_HUB = {
+    "pt": "shibing624/medical:pretrain",
+    "sft": "shibing624/medical:finetune",
+    "preference": "shibing624/medical:reward",
+    "text2sql": "xlangai/spider",
+}
+
+TINY = Profile(
+    name="tiny",
+    base_model=None,
+    sql_model=None,
+    dtype="float32",
+    load_in_4bit=False,
+    data_source="shipped",
+    hub_datasets={},
+    lora_r=8,
+    lora_alpha=16,
+    domain_tokens=300,
+    tokenizer_vocab={"bpe": 2000, "wordpiece": 2000, "unigram": 2000, "general": 1200, "domain": 1600},
+    tiny_model=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                    num_key_value_heads=2, max_position_embeddings=512),
+    stages={
+        "pt": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=128, save_steps=20),
+        "sft": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=256, save_steps=20),
+        "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=256, save_steps=30),
+        "ppo": StageSettings(max_steps=8, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=4),
+        "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=256, save_steps=20),
+        "text2sql": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=384, save_steps=30),
+    },
+)
+
+T4 = Profile(
+    name="t4",
+    base_model="Qwen/Qwen2.5-0.5B",
+    sql_model="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+    dtype="float16",
+    load_in_4bit=True,
+    data_source="hub",
+    hub_datasets=_HUB,
+    lora_r=16,
+    lora_alpha=32,
+    domain_tokens=2000,
+    tokenizer_vocab={"bpe": 20000, "wordpiece": 20000, "unigram": 20000, "general": 20000, "domain": 20000},
+    stages={
+        "pt": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=512, save_steps=50),
+        "sft": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=1024, save_steps=50),
+        "rm": StageSettings(max_steps=200, batch_size=4, grad_accum=4, learning_rate=1e-4, max_length=512, save_steps=50),
+        "ppo": StageSettings(max_steps=60, batch_size=8, learning_rate=1e-5, max_length=128, save_steps=10),
+        "dpo": StageSettings(max_steps=200, batch_size=2, grad_accum=8, learning_rate=5e-6, max_length=512, save_steps=50),
+        "text2sql": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=1024, save_steps=50),
+    },
+)
+
+AMPERE = replace(
+    T4,
+    name="ampere",
+    dtype="bfloat16",
+    load_in_4bit=False,
+    stages={k: replace(v, batch_size=v.batch_size * 2, grad_accum=max(1, v.grad_accum // 2)) for k, v in T4.stages.items()},
+)
+
+_BY_NAME = {p.name: p for p in (TINY, T4, AMPERE)}
+
+
+def detect() -> str:
+    """tiny without a GPU; t4 below compute capability 8 (no bf16); ampere otherwise."""
+    try:
+        import torch
+    except ImportError:
+        return "tiny"
+    if not torch.cuda.is_available():
+        return "tiny"
+    major, _minor = torch.cuda.get_device_capability(0)
+    return "t4" if major < 8 else "ampere"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named, else WORKBOOK_PROFILE, else the one detected from the hardware."""
+    name = name or os.environ.get("WORKBOOK_PROFILE") or detect()
+    name = name.strip().lower()
+    if name not in _BY_NAME:
+        raise ValueError(f"unknown profile {name!r}: WORKBOOK_PROFILE must be one of {', '.join(PROFILES)}")
+    return _BY_NAME[name]
