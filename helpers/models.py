@@ -71,11 +71,26 @@ def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save:
                       task_type=task_type, modules_to_save=modules_to_save)
 
 
-def merge_and_save(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path) -> Path:
-    """Merge a PEFT adapter into its base (if any) and save model + tokenizer as safetensors."""
+def merge_and_save(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path, profile: Profile | None = None,
+                   base_source: str | Path | None = None) -> Path:
+    """Merge a PEFT adapter into its base and save model + tokenizer (safetensors) to `out_dir`.
+
+    A 4-bit (QLoRA) base cannot take the merge exactly: the adapter is then saved, the base reloaded in the
+    profile's 16-bit dtype and the adapter merged into that.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if hasattr(model, "merge_and_unload"):
+        if getattr(model, "is_loaded_in_4bit", False) or getattr(model.base_model.model, "is_loaded_in_4bit", False):
+            from peft import PeftModel
+
+            if profile is None or base_source is None:
+                raise ValueError("merging a 4-bit model needs the profile and the base model it was loaded from")
+            adapter = out.parent / "adapter"
+            model.save_pretrained(adapter)
+            base = load_causal_lm(base_source, profile, quantize=False)
+            base.resize_token_embeddings(len(tokenizer))
+            model = PeftModel.from_pretrained(base, adapter)
         model = model.merge_and_unload()
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)

@@ -1,0 +1,28 @@
+"""python -m helpers.stages pt|sft|... --run-dir DIR [--max-steps N] [--profile tiny|t4|ampere]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import REGISTRY, stage_class
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.stages", description=__doc__)
+    parser.add_argument("stage", choices=list(REGISTRY))
+    parser.add_argument("--run-dir", help="run directory shared by the stages (default: WORKBOOK_RUN_DIR or ./runs/default)")
+    parser.add_argument("--max-steps", type=int, help="override the profile's number of training steps")
+    parser.add_argument("--profile", help="tiny | t4 | ampere (default: WORKBOOK_PROFILE or detected)")
+    args = parser.parse_args(argv)
+    from ..profiles import get_profile
+
+    stage = stage_class(args.stage)(root=args.run_dir, profile=get_profile(args.profile), max_steps=args.max_steps)
+    metrics = stage.run()
+    print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

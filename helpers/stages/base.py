@@ -1,0 +1,99 @@
+"""What every training stage shares: settings, folders, the tokenizer, the input model, resumable training."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..checkpoints import PublishCallback, resume_from
+from ..profiles import Profile, get_profile
+from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
+
+
+class Stage:
+    """A training stage as named steps. Notebooks call the steps one at a time; `run()` calls them all."""
+
+    name = ""
+    steps: tuple[str, ...] = ()
+
+    def __init__(self, root: str | Path | None = None, profile: Profile | None = None, max_steps: int | None = None,
+                 seed: int = 42):
+        self.profile = profile or get_profile()
+        self.root = Path(root).resolve() if root else run_dir()
+        settings = self.profile.stage(self.name)
+        self.settings = replace(settings, max_steps=max_steps) if max_steps else settings
+        self.seed = seed
+        self.dir = stage_dir(self.name, self.root)
+        self.publish_dir = self.dir / "checkpoints"  # on Drive when the run is: survives a disconnect
+        local = Path("/content/workbook-local") if DRIVE_ROOT in self.root.parents else self.dir
+        self.work_dir = local / "work"  # the Trainer's output_dir: always a local disk
+        self.output = stage_output(self.name, self.root)
+        self.metrics: dict = {}
+
+    def run(self) -> dict:
+        """Every step in order (the headless runner); returns the stage's metrics."""
+        for step in self.steps:
+            print(f"── {self.name}: {step}", flush=True)
+            getattr(self, step)()
+        return self.metrics
+
+    # ---- shared pieces
+    def tokenizer(self):
+        """The tokenizer of the previous stage's model, else 01's, else (saying so) one built now."""
+        from transformers import AutoTokenizer
+
+        for stage in self.previous():
+            found = find_output(stage, self.root)
+            if found is not None:
+                return AutoTokenizer.from_pretrained(found)
+        found = find_output("tokenizer", self.root)
+        if found is not None:
+            return AutoTokenizer.from_pretrained(found)
+        from ..tokenizer import course_tokenizer
+
+        print("No tokenizer from 01_tokenizer in this run: building the course tokenizer now.")
+        tok = course_tokenizer(self.profile)
+        tok.save_pretrained(stage_output("tokenizer", self.root))
+        return tok
+
+    def previous(self) -> tuple[str, ...]:
+        """Stages whose output this stage prefers as its input model, most preferred first."""
+        return ()
+
+    def input_model(self) -> Path | str | None:
+        """The previous stage's saved model if there is one; else the profile's base model (None = tiny init)."""
+        for stage in self.previous():
+            found = find_output(stage, self.root)
+            if found is not None:
+                print(f"Input model: the output of stage {stage!r} ({found}).")
+                return found
+        if self.previous():
+            what = self.profile.base_model or "a tiny random-init model (tiny profile)"
+            print(f"No output of {' or '.join(self.previous())} in this run: starting from {what} instead.")
+        return self.profile.base_model
+
+    def training_kwargs(self) -> dict:
+        """TrainingArguments keywords common to every stage (local output_dir, steps, precision, saving)."""
+        s = self.settings
+        return dict(output_dir=str(self.work_dir), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+                    gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate,
+                    logging_steps=max(1, s.max_steps // 20), save_strategy="steps",
+                    save_steps=s.save_steps or s.max_steps, save_total_limit=2, report_to="none", seed=self.seed,
+                    data_seed=self.seed, fp16=self.profile.fp16, bf16=self.profile.bf16,
+                    activation_checkpointing=self.profile.load_in_4bit, dataloader_num_workers=0,
+                    use_cpu=not torch.cuda.is_available())
+
+    def callbacks(self) -> list:
+        return [PublishCallback(self.publish_dir, keep=2)]
+
+    def train_resumable(self, trainer) -> None:
+        """Train, resuming from the newest complete published checkpoint when there is one."""
+        path = resume_from(self.publish_dir, self.work_dir)
+        trainer.train(resume_from_checkpoint=path)
+        self.log_history = trainer.state.log_history
+
+    def save_metrics(self, **metrics) -> None:
+        self.metrics.update(metrics)
+        save_metrics(self.name, self.metrics, self.root)

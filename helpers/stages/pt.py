@@ -1,0 +1,76 @@
+"""Stage 02: continued pre-training on domain text (fixed-length blocks, LoRA + trained embeddings)."""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from ..evaluation import perplexity
+from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save
+from ..sources import course_texts
+from .base import Stage
+
+
+def group_texts(token_lists: list[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
+    """Concatenate documents (each ended by EOS) and cut the stream into full blocks; the tail is dropped."""
+    stream = list(chain.from_iterable(ids + [eos_id] for ids in token_lists))
+    usable = len(stream) // block_size * block_size
+    return [stream[i:i + block_size] for i in range(0, usable, block_size)]
+
+
+class PTStage(Stage):
+    name = "pt"
+    steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
+    hub_limit = 20000  # documents of the hub corpus used on Colab
+
+    def load(self) -> None:
+        """Tokenizer from 01; domain documents tokenised and packed into blocks of max_length tokens."""
+        self.tok = self.tokenizer()
+        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        texts = {split: course_texts(self.profile, "pt", split, limit) for split in ("train", "valid")}
+        ids = {split: self.tok(t, add_special_tokens=False)["input_ids"] for split, t in texts.items()}
+        self.blocks = {split: group_texts(v, self.settings.max_length, self.tok.eos_token_id) for split, v in ids.items()}
+        self.metrics.update(train_blocks=len(self.blocks["train"]), valid_blocks=len(self.blocks["valid"]))
+
+    def build_model(self) -> None:
+        """Base model, embeddings resized to the extended vocabulary, LoRA on every linear layer; the embedding and
+        output layers are trained in full (`modules_to_save`) because the new tokens' rows start untrained."""
+        from peft import get_peft_model, prepare_model_for_kbit_training
+
+        source = self.input_model()
+        if source is None:
+            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
+        else:
+            base = load_causal_lm(source, self.profile, quantize=True)
+        if base.get_input_embeddings().weight.shape[0] < len(self.tok):
+            base.resize_token_embeddings(len(self.tok), mean_resizing=True)
+        if self.profile.load_in_4bit:
+            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+        self.base_source = source
+        self.model = get_peft_model(base, lora_config(self.profile, modules_to_save=["embed_tokens", "lm_head"]))
+
+    def evaluate_before(self) -> None:
+        self.save_metrics(ppl_before=perplexity(self.model, self.blocks["valid"]))
+
+    def build_trainer(self) -> None:
+        from datasets import Dataset
+        from transformers import Trainer, TrainingArguments, default_data_collator
+
+        train = Dataset.from_dict({"input_ids": self.blocks["train"], "labels": self.blocks["train"]})
+        self.trainer = Trainer(model=self.model, args=TrainingArguments(**self.training_kwargs()), train_dataset=train,
+                               data_collator=default_data_collator, callbacks=self.callbacks())
+
+    def train(self) -> None:
+        self.train_resumable(self.trainer)
+
+    def evaluate_after(self) -> None:
+        self.save_metrics(ppl_after=perplexity(self.model, self.blocks["valid"]))
+
+    def save(self) -> None:
+        """Merge the adapter and save model + tokenizer where 03 looks for them."""
+        merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
+        self.save_metrics(key_metric="ppl_after", tokens_per_step=self.tokens_per_step)
+
+    @property
+    def tokens_per_step(self) -> int:
+        s = self.settings
+        return s.batch_size * s.grad_accum * s.max_length

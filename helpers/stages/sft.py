@@ -1,0 +1,76 @@
+"""Stage 03: supervised fine-tuning on multi-turn chats (assistant-only loss, packing, LoRA)."""
+
+from __future__ import annotations
+
+from ..evaluation import generate_answers
+from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save
+from ..sources import course_records
+from .base import Stage
+
+
+def prompts_of(records, n: int) -> list[list[dict]]:
+    """The first `n` conversations cut before their first assistant turn (system + user)."""
+    out = []
+    for messages in records["messages"][:n]:
+        first = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        out.append(messages[:first])
+    return out
+
+
+class SFTStage(Stage):
+    name = "sft"
+    steps = ("load", "build_model", "answers_before", "build_trainer", "train", "answers_after", "save")
+    hub_limit = 20000
+    packing = True
+    neftune_noise_alpha: float | None = None  # e.g. 5.0 turns NEFTune on: noise on the input embeddings
+    n_prompts = 3
+
+    def previous(self) -> tuple[str, ...]:
+        return ("pt",)
+
+    def load(self) -> None:
+        self.tok = self.tokenizer()
+        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        self.data = {split: course_records(self.profile, "sft", split, limit) for split in ("train", "valid")}
+        self.prompts = prompts_of(self.data["valid"], self.n_prompts)
+        self.metrics.update(train_conversations=len(self.data["train"]), valid_conversations=len(self.data["valid"]))
+
+    def build_model(self) -> None:
+        """The input model (02's output, else the base) with LoRA adapters on every linear layer."""
+        from peft import get_peft_model, prepare_model_for_kbit_training
+
+        self.base_source = self.input_model()
+        if self.base_source is None:
+            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
+        else:
+            base = load_causal_lm(self.base_source, self.profile, quantize=True)
+        if self.profile.load_in_4bit:
+            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+        self.model = get_peft_model(base, lora_config(self.profile))
+
+    def answers_before(self) -> None:
+        self.before = generate_answers(self.model, self.tok, self.prompts)
+
+    def sft_config(self):
+        from trl import SFTConfig
+
+        return SFTConfig(**self.training_kwargs(), max_length=self.settings.max_length, assistant_only_loss=True,
+                         packing=self.packing, packing_strategy="bfd", padding_free=self.packing,
+                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None)
+
+    def build_trainer(self) -> None:
+        from trl import SFTTrainer
+
+        self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=self.data["train"],
+                                  processing_class=self.tok, callbacks=self.callbacks())
+
+    def train(self) -> None:
+        self.train_resumable(self.trainer)
+
+    def answers_after(self) -> None:
+        self.after = generate_answers(self.model, self.tok, self.prompts)
+
+    def save(self) -> None:
+        merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
+        losses = [h["loss"] for h in self.log_history if "loss" in h]
+        self.save_metrics(key_metric="final_loss", first_loss=losses[0], final_loss=losses[-1])

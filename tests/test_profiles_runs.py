@@ -1,0 +1,102 @@
+"""Profiles (hardware -> settings) and the run directory (Drive on Colab, ./runs locally, safe fallback)."""
+
+import os
+import sys
+import types
+
+import pytest
+
+from helpers import profiles, runs
+
+
+def test_env_selects_profile(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_PROFILE", "t4")
+    p = profiles.get_profile()
+    assert p.name == "t4" and p.fp16 and p.load_in_4bit and p.base_model
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_PROFILE", "a100x8")
+    with pytest.raises(ValueError, match="tiny, t4, ampere"):
+        profiles.get_profile()
+
+
+@pytest.mark.parametrize("cuda, capability, expected", [(False, None, "tiny"), (True, (7, 5), "t4"), (True, (8, 0), "ampere"),
+                                                          (True, (9, 0), "ampere")])
+def test_detect_from_hardware(monkeypatch, cuda, capability, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i=0: capability)
+    monkeypatch.delenv("WORKBOOK_PROFILE", raising=False)
+    assert profiles.detect() == expected
+    assert profiles.get_profile().name == expected
+
+
+def test_profiles_cover_every_training_stage():
+    for p in (profiles.TINY, profiles.T4, profiles.AMPERE):
+        for stage in profiles.STAGES[1:]:
+            assert p.stage(stage).max_steps > 0
+    assert profiles.AMPERE.bf16 and not profiles.AMPERE.load_in_4bit
+    assert profiles.TINY.base_model is None and profiles.TINY.data_source == "shipped"
+    with pytest.raises(KeyError, match="no settings for stage"):
+        profiles.TINY.stage("nope")
+
+
+def test_tiny_stays_tiny():
+    """The whole CI suite runs on 2 CPU cores: the tiny model must stay a few hundred thousand parameters."""
+    t = profiles.TINY
+    assert t.tiny_model["hidden_size"] <= 128 and t.tiny_model["num_hidden_layers"] <= 2
+    assert all(s.max_steps <= 100 for s in t.stages.values())
+
+
+def test_summary_prints_the_stage(tiny_profile):
+    text = tiny_profile.summary("sft")
+    assert "profile: tiny" in text and "stage sft" in text and "stage pt" not in text
+
+
+def test_run_dir_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBOOK_RUN_DIR", str(tmp_path / "r"))
+    assert runs.run_dir() == (tmp_path / "r").resolve()
+    assert runs.stage_dir("sft").is_dir()
+    assert runs.find_output("sft") is None
+    (runs.stage_output("sft") / "config.json").parent.mkdir(parents=True)
+    (runs.stage_output("sft") / "config.json").write_text("{}")
+    assert runs.find_output("sft") == runs.stage_output("sft")
+
+
+def test_unwritable_run_dir_falls_back_with_a_message(monkeypatch, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    if os.access(locked, os.W_OK):  # root ignores permissions: make the target a file instead
+        locked.chmod(0o700)
+        locked = tmp_path / "a-file"
+        locked.write_text("")
+    monkeypatch.setenv("WORKBOOK_RUN_DIR", str(locked / "run"))
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path / "repo")
+    path = runs.run_dir("x")
+    assert path == (tmp_path / "repo" / "runs" / "x").resolve() and path.is_dir()
+    assert "not writable" in capsys.readouterr().out
+
+
+def test_drive_mount_failure_is_a_message_not_a_traceback(monkeypatch, capsys):
+    def refuse(_path):
+        raise RuntimeError("mount failed: user refused")
+
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=refuse)
+    google = types.ModuleType("google")
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert runs.in_colab()
+    assert runs.mount_drive() is False
+    assert "could not be mounted" in capsys.readouterr().out
+
+
+def test_metrics_merge(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBOOK_RUN_DIR", str(tmp_path))
+    runs.save_metrics("pt", {"a": 1})
+    runs.save_metrics("pt", {"b": 2.5})
+    assert runs.load_metrics("pt") == {"a": 1, "b": 2.5}
