@@ -85,8 +85,8 @@ TINY = Profile(
     tiny_model=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                     num_key_value_heads=2, max_position_embeddings=512),
     stages={
-        "pt": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=128, save_steps=20),
-        "sft": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=256, save_steps=20),
+        "pt": StageSettings(max_steps=150, batch_size=8, learning_rate=3e-3, max_length=128, save_steps=50),
+        "sft": StageSettings(max_steps=60, batch_size=4, learning_rate=5e-3, max_length=256, save_steps=30),
         "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=256, save_steps=30),
         "ppo": StageSettings(max_steps=8, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=4),
         "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=256, save_steps=20),
@@ -140,9 +140,21 @@ def detect() -> str:
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named, else WORKBOOK_PROFILE, else the one detected from the hardware."""
+    """The profile named, else WORKBOOK_PROFILE, else the one detected from the hardware.
+
+    WORKBOOK_BASE_MODEL (a hub id or a local folder) and WORKBOOK_DATA_SOURCE (shipped | hub) override the
+    profile's base model and data source, e.g. to try another model or to run a GPU profile without the hub.
+    """
     name = name or os.environ.get("WORKBOOK_PROFILE") or detect()
     name = name.strip().lower()
     if name not in _BY_NAME:
         raise ValueError(f"unknown profile {name!r}: WORKBOOK_PROFILE must be one of {', '.join(PROFILES)}")
-    return _BY_NAME[name]
+    profile = _BY_NAME[name]
+    if os.environ.get("WORKBOOK_BASE_MODEL"):
+        profile = replace(profile, base_model=os.environ["WORKBOOK_BASE_MODEL"])
+    source = os.environ.get("WORKBOOK_DATA_SOURCE")
+    if source:
+        if source not in ("shipped", "hub"):
+            raise ValueError(f"WORKBOOK_DATA_SOURCE must be 'shipped' or 'hub', not {source!r}")
+        profile = replace(profile, data_source=source)
+    return profile
