@@ -71,6 +71,18 @@ def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save:
                       task_type=task_type, modules_to_save=modules_to_save)
 
 
+def with_lora(base: PreTrainedModel, config) -> PreTrainedModel:
+    """`base` wrapped with the LoRA `config`; trainable weights kept in float32 (fp16 mixed precision needs fp32
+    master weights: the gradient scaler refuses half-precision gradients)."""
+    from peft import get_peft_model
+
+    model = get_peft_model(base, config)
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+    return model
+
+
 def merge_and_save(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path, profile: Profile | None = None,
                    base_source: str | Path | None = None) -> Path:
     """Merge a PEFT adapter into its base and save model + tokenizer (safetensors) to `out_dir`.
@@ -87,9 +99,11 @@ def merge_and_save(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Pat
             if profile is None or base_source is None:
                 raise ValueError("merging a 4-bit model needs the profile and the base model it was loaded from")
             adapter = out.parent / "adapter"
+            rows = model.get_input_embeddings().weight.shape[0]  # the trained size (may exceed len(tokenizer))
             model.save_pretrained(adapter)
             base = load_causal_lm(base_source, profile, quantize=False)
-            base.resize_token_embeddings(len(tokenizer))
+            if base.get_input_embeddings().weight.shape[0] != rows:
+                base.resize_token_embeddings(rows)
             model = PeftModel.from_pretrained(base, adapter)
         model = model.merge_and_unload()
     model.save_pretrained(out, safe_serialization=True)

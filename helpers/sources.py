@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .profiles import Profile
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The shipped samples; WORKBOOK_DATA_DIR points the course at your own files laid out the same way.
+DATA_DIR = Path(os.environ.get("WORKBOOK_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
 SHIPPED = {
     ("pt", "train"): "pt/train.txt", ("pt", "valid"): "pt/valid.txt",
     ("general", "train"): "general/train.txt", ("general", "valid"): "general/valid.txt",

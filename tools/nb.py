@@ -4,6 +4,7 @@
   python tools/nb.py build build/01_tokenizer.py             -> notebooks/01_tokenizer.ipynb, executed under
                                                                the tiny profile in runs/build; only cells marked
                                                                '# NBVAL_CHECK_OUTPUT' keep their outputs.
+  python tools/nb.py clean notebooks/01_tokenizer.ipynb     -> the same cleaning, without executing
 Build notebooks in order (01 before 02 …): later ones read earlier ones' outputs from runs/build.
 """
 
@@ -21,16 +22,19 @@ CHECK = "# NBVAL_CHECK_OUTPUT"
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs except in checked cells, execution counts and volatile metadata."""
+    """Drop outputs (except in checked cells, which keep them and a count), execution counts and volatile metadata."""
+    count = 0
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
-            cell.execution_count = None
-            if CHECK not in cell.source:
+            checked = CHECK in cell.source
+            count += checked
+            cell.execution_count = count if checked else None  # nbval skips checked cells without a count
+            if not checked:
                 cell.outputs = []
             for out in cell.outputs:
                 if "execution_count" in out:
-                    out["execution_count"] = None
+                    out["execution_count"] = cell.execution_count
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                    "language_info": {"name": "python"}, "colab": {"provenance": []}, "accelerator": "GPU"}
     return nb
@@ -58,6 +62,8 @@ def main() -> None:
         print(out)
     elif cmd == "build":
         print(build(path))
+    elif cmd == "clean":  # re-clean a stored notebook without executing it
+        nbformat.write(clean(nbformat.read(path, as_version=4)), path)
     else:
         sys.exit(__doc__)
 

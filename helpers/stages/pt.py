@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 
 from ..evaluation import perplexity
-from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save
+from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
 from ..sources import course_texts
 from .base import Stage
 
@@ -34,7 +34,7 @@ class PTStage(Stage):
     def build_model(self) -> None:
         """Base model, embeddings resized to the extended vocabulary, LoRA on every linear layer; the embedding and
         output layers are trained in full (`modules_to_save`) because the new tokens' rows start untrained."""
-        from peft import get_peft_model, prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training
 
         source = self.input_model()
         if source is None:
@@ -46,7 +46,7 @@ class PTStage(Stage):
         if self.profile.load_in_4bit:
             base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
         self.base_source = source
-        self.model = get_peft_model(base, lora_config(self.profile, modules_to_save=["embed_tokens", "lm_head"]))
+        self.model = with_lora(base, lora_config(self.profile, modules_to_save=["embed_tokens", "lm_head"]))
 
     def evaluate_before(self) -> None:
         self.save_metrics(ppl_before=perplexity(self.model, self.blocks["valid"]))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..evaluation import generate_answers
-from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save
+from ..packing import PackedRowsCollator
+from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
 from ..sources import course_records
 from .base import Stage
 
@@ -37,7 +38,7 @@ class SFTStage(Stage):
 
     def build_model(self) -> None:
         """The input model (02's output, else the base) with LoRA adapters on every linear layer."""
-        from peft import get_peft_model, prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training
 
         self.base_source = self.input_model()
         if self.base_source is None:
@@ -46,7 +47,7 @@ class SFTStage(Stage):
             base = load_causal_lm(self.base_source, self.profile, quantize=True)
         if self.profile.load_in_4bit:
             base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
-        self.model = get_peft_model(base, lora_config(self.profile))
+        self.model = with_lora(base, lora_config(self.profile))
 
     def answers_before(self) -> None:
         self.before = generate_answers(self.model, self.tok, self.prompts)
@@ -56,13 +57,20 @@ class SFTStage(Stage):
 
         return SFTConfig(**self.training_kwargs(), max_length=self.settings.max_length, assistant_only_loss=True,
                          packing=self.packing, packing_strategy="bfd", padding_free=self.packing,
-                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None)
+                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None,
+                         # best-fit-decreasing leaves a tail of part-filled rows: batching rows of similar length
+                         # keeps the padding between them small
+                         train_sampling_strategy="group_by_length" if self.packing else "random")
 
     def build_trainer(self) -> None:
         from trl import SFTTrainer
 
         self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=self.data["train"],
                                   processing_class=self.tok, callbacks=self.callbacks())
+        if self.packing and "flash" not in str(self.model.config._attn_implementation):
+            # TRL flattens a packed batch into one row (right for FlashAttention's varlen kernels); without them,
+            # padded rows with restarting position ids give the same isolation at a fraction of the cost.
+            self.trainer.data_collator = PackedRowsCollator(self.tok.pad_token_id)
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
