@@ -1,0 +1,550 @@
+"""PPO for language models, small enough to read in one sitting (Ziegler et al. 2019, Ouyang et al. 2022).
+
+One PPO step (`PPOTrainer.step`):
+
+1. rollout: sample a response to each prompt from the policy (the causal LM with its LoRA adapter on), at most
+   `max_new_tokens` tokens; the first EOS ends a response and every token after it is masked out;
+2. score: the reward model reads prompt + response and its score head is read at the last response token
+   (a reward function on token ids can stand in for it); a response cut off without EOS loses
+   `missing_eos_penalty`;
+3. KL: per response token, log π(token) − log π_ref(token), with π_ref the same network with the adapter disabled;
+   each token's reward is −β·KL, and the last one also gets the score. β is fixed or adapted (Ziegler et al.);
+4. GAE: advantages and returns from those rewards and the value model's per-token values (`compute_advantages`),
+   then the advantages are whitened over the batch;
+5. update: `ppo_epochs` passes over minibatches: clipped policy loss (`policy_loss`) + clipped value loss
+   (`value_loss`), one AdamW step per minibatch.
+
+The value model is 04's reward model (a causal-LM backbone + a one-output linear `score` head, as
+AutoModelForSequenceClassification builds it) applied at every position instead of only the last one, so its
+values start as the reward model's own estimates. It is trained with LoRA on the backbone and a trainable copy of
+the score head (peft `modules_to_save`). With that adapter disabled the same network *is* the frozen reward model:
+one backbone serves reward and value, as the policy's backbone serves policy and reference.
+
+Checkpoints: `<output_dir>/checkpoint-<step>/` holds both adapters (policy/, value/), the optimizer, the step, β,
+the log and the RNG state, and is published with helpers.checkpoints.publish; `train()` resumes from
+latest_complete. Each step's randomness (sampling, minibatch order) is seeded from (seed, step), so a resumed run
+repeats the uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
+
+
+@dataclass
+class PPOConfig:
+    steps: int = 8
+    batch_size: int = 8  # prompts, and so responses, per rollout
+    mini_batch_size: int = 4  # responses per gradient step
+    ppo_epochs: int = 2  # passes over each rollout
+    learning_rate: float = 1e-3
+    max_new_tokens: int = 32  # response length cap
+    max_prompt_length: int = 256  # longer prompts keep their last tokens
+    temperature: float = 1.0
+    gamma: float = 1.0
+    lam: float = 0.95
+    cliprange: float = 0.2  # ε of the policy ratio
+    cliprange_value: float = 0.2  # how far a value may move from its rollout value before it is clipped
+    vf_coef: float = 0.1  # loss = policy loss + vf_coef * value loss
+    kl_coef: float = 0.05  # β (its starting value when adaptive)
+    adaptive_kl: bool = False
+    target_kl: float = 6.0  # adaptive: the KL per response (nats) to hold
+    kl_horizon: int = 10000  # adaptive: how fast β follows (responses)
+    missing_eos_penalty: float = 1.0  # subtracted from the score of a response cut at max_new_tokens
+    whiten_advantages: bool = True
+    max_grad_norm: float = 1.0
+    save_steps: int = 0  # 0: one checkpoint, at the end
+    seed: int = 0
+
+
+# ---------------------------------------------------------------- the algorithm, on tensors
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mask = mask.to(x.dtype)
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(x - mean) / std over the masked entries; 0 elsewhere."""
+    mean = masked_mean(x, mask)
+    var = masked_mean((x - mean) ** 2, mask)
+    return (x - mean) * torch.rsqrt(var + eps) * mask.to(x.dtype)
+
+
+def compute_advantages(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float,
+                       lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation over [batch, time] tensors; `mask` is true on response tokens (a prefix).
+
+    δ_t = r_t + γ·V_{t+1} − V_t (V = 0 after the last response token), A_t = δ_t + γλ·A_{t+1}; returns = A + V.
+    The advantages are plain GAE (not whitened) and 0 outside the mask.
+    """
+    m = mask.to(values.dtype)
+    rewards, masked_values = rewards * m, values * m
+    advantages = torch.zeros_like(values)
+    running = torch.zeros_like(values[:, 0])
+    for t in reversed(range(values.shape[1])):
+        next_value = masked_values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(running)
+        delta = rewards[:, t] + gamma * next_value - masked_values[:, t]
+        running = (delta + gamma * lam * running) * m[:, t]
+        advantages[:, t] = running
+    return advantages, advantages + values
+
+
+def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
+                cliprange: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped surrogate: mean of max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)), ρ = π/π_old; and the fraction that was clipped."""
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = -advantages * ratio
+    clipped = -advantages * torch.clamp(ratio, 1 - cliprange, 1 + cliprange)
+    return masked_mean(torch.maximum(unclipped, clipped), mask), masked_mean((clipped > unclipped).float(), mask)
+
+
+def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
+               cliprange_value: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """½ mean of max((V − R)², (V_clip − R)²), V_clip = V_old + clip(V − V_old, ±ε_v); and the clipped fraction."""
+    clipped_values = old_values + torch.clamp(values - old_values, -cliprange_value, cliprange_value)
+    unclipped_loss, clipped_loss = (values - returns) ** 2, (clipped_values - returns) ** 2
+    loss = 0.5 * masked_mean(torch.maximum(unclipped_loss, clipped_loss), mask)
+    return loss, masked_mean((clipped_loss > unclipped_loss).float(), mask)
+
+
+def response_mask(responses: torch.Tensor, eos_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mask true up to and including the first EOS of each row, whether each row has an EOS)."""
+    is_eos = responses == eos_token_id
+    has_eos = is_eos.any(dim=1)
+    first = torch.where(has_eos, is_eos.int().argmax(dim=1), responses.shape[1] - 1)
+    return torch.arange(responses.shape[1], device=responses.device)[None, :] <= first[:, None], has_eos
+
+
+def kl_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
+               kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token rewards −β·(log π − log π_ref), plus the score on each row's last response token; and the KL."""
+    kl = (logprobs - ref_logprobs) * mask
+    rewards = -kl_coef * kl
+    last = mask.long().sum(dim=1) - 1
+    rewards[torch.arange(len(scores)), last] += scores
+    return rewards, kl
+
+
+def logprobs_of(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    return torch.gather(F.log_softmax(logits.float(), dim=-1), 2, tokens[..., None]).squeeze(-1)
+
+
+def entropy_of(logits: torch.Tensor) -> torch.Tensor:
+    logp = F.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+class FixedKL:
+    """β stays where it is."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def update(self, kl: float, n: int) -> None:
+        pass
+
+
+class AdaptiveKL:
+    """Ziegler et al. (2019): β ← β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) after a batch of n responses."""
+
+    def __init__(self, value: float, target: float, horizon: int):
+        self.value, self.target, self.horizon = value, target, horizon
+
+    def update(self, kl: float, n: int) -> None:
+        error = min(max(kl / self.target - 1, -0.2), 0.2)
+        self.value *= 1 + error * n / self.horizon
+
+
+# ---------------------------------------------------------------- models
+
+
+def _inner(model):
+    """The transformers model inside a peft wrapper (LoRA layers and all), or the model itself."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def token_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """A sequence-classification model's one-output score head applied at every position: [batch, length]."""
+    hf = _inner(model)
+    backbone = getattr(hf, hf.base_model_prefix)
+    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask,
+                      position_ids=positions(attention_mask)).last_hidden_state
+    return hf.score(hidden).squeeze(-1).float()
+
+
+def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The reward: the score head at the last non-pad token of each row."""
+    last = attention_mask.shape[1] - 1 - attention_mask.flip(1).int().argmax(dim=1)
+    return token_scores(model, input_ids, attention_mask)[torch.arange(len(last)), last]
+
+
+def positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip left padding (as generate() counts them)."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def make_value_model(reward_model, lora):
+    """The value model: `reward_model` with a LoRA adapter and a trainable float32 copy of its score head. With the
+    adapter disabled it is the unchanged reward model."""
+    from .models import with_lora
+
+    model = with_lora(reward_model, lora)
+    for head in _inner(model).score.modules():
+        if isinstance(head, torch.nn.Linear) and head.weight.requires_grad:  # the copy that is trained
+            head.float()
+            head.register_forward_pre_hook(lambda m, args: tuple(a.to(m.weight.dtype) for a in args))
+    return model
+
+
+def turn_suffix(tokenizer) -> list[int]:
+    """The tokens the chat template writes after the EOS that ends an assistant turn (ChatML: a newline). A reward
+    model trained on templated conversations read its score after them, so PPO appends them before scoring."""
+    messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    ids = list(tokenizer.apply_chat_template(messages, return_dict=True)["input_ids"])
+    last_eos = len(ids) - 1 - ids[::-1].index(tokenizer.eos_token_id)
+    return ids[last_eos + 1:]
+
+
+def encode_prompts(tokenizer, conversations: Sequence[list[dict]], max_length: int) -> list[list[int]]:
+    """Chat-template each conversation (ending with a user turn) with the generation prompt; keep its last tokens."""
+    out = []
+    for messages in conversations:
+        ids = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_dict=True)["input_ids"]
+        out.append(list(ids)[-max_length:])
+    return out
+
+
+def left_pad(rows: Sequence[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], device=device)
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
+    return ids, mask
+
+
+@torch.no_grad()
+def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, temperature: float = 1.0,
+           seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sample one response per prompt (seeded, without touching the global RNG); (query, query mask, responses
+    padded to max_new_tokens with pad after EOS)."""
+    from transformers import GenerationConfig
+
+    device = next(policy.parameters()).device
+    query, query_mask = left_pad(prompts, tokenizer.pad_token_id, device)
+    config = GenerationConfig(do_sample=seed is not None, temperature=temperature if seed is not None else None,
+                              top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                              eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id, use_cache=True)
+    policy.eval()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        if seed is not None:
+            torch.manual_seed(seed)
+        out = policy.generate(input_ids=query, attention_mask=query_mask, generation_config=config)
+    responses = out[:, query.shape[1]:]
+    responses = F.pad(responses, (0, max_new_tokens - responses.shape[1]), value=tokenizer.pad_token_id)
+    mask, _ = response_mask(responses, tokenizer.eos_token_id)
+    return query, query_mask, responses.masked_fill(~mask, tokenizer.pad_token_id)
+
+
+# ---------------------------------------------------------------- the trainer
+
+
+class PPOTrainer:
+    """PPO on `policy` (a peft causal LM) with `value_model` (a peft sequence classifier, see make_value_model).
+
+    The reward is `reward_fn(prompt_ids, response_ids)` when given, else the value model with its adapter disabled
+    (the reward model it was made from), read at the last token of prompt + response (+ `reward_suffix` after an
+    EOS, see turn_suffix). `log_history` holds one dict per step (helpers.plots.plot_curves reads it).
+    """
+
+    def __init__(self, policy, value_model, tokenizer, prompts: Sequence[list[int]], config: PPOConfig,
+                 reward_fn: RewardFn | None = None, output_dir: str | Path | None = None,
+                 publish_dir: str | Path | None = None, reward_suffix: Sequence[int] = ()):
+        self.policy, self.value_model, self.tok, self.config = policy, value_model, tokenizer, config
+        self.prompts, self.reward_fn, self.reward_suffix = [list(p) for p in prompts], reward_fn, list(reward_suffix)
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.publish_dir = Path(publish_dir) if publish_dir else None
+        self.device = next(policy.parameters()).device
+        self.params = [p for m in (policy, value_model) for p in m.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate)
+        self.kl_ctl = (AdaptiveKL(config.kl_coef, config.target_kl, config.kl_horizon) if config.adaptive_kl
+                       else FixedKL(config.kl_coef))
+        self.global_step = 0
+        self.log_history: list[dict] = []
+
+    # ---- 1. rollout
+    def batch_prompts(self, step: int) -> list[list[int]]:
+        """The prompts of step `step`: a fresh seeded shuffle per pass over the prompt set."""
+        n, b = len(self.prompts), self.config.batch_size
+        order: list[int] = []
+        epoch = step * b // n
+        while len(order) < (step * b % n) + b:
+            g = torch.Generator().manual_seed(self.config.seed * 100_003 + epoch)
+            order += torch.randperm(n, generator=g).tolist()
+            epoch += 1
+        start = step * b % n
+        return [self.prompts[i] for i in order[start:start + b]]
+
+    @torch.no_grad()
+    def rollout(self, step: int) -> dict:
+        """Responses, their log-probs under policy and reference, values, scores, per-token rewards and GAE."""
+        c = self.config
+        query, query_mask, responses = sample(self.policy, self.tok, self.batch_prompts(step), c.max_new_tokens,
+                                              c.temperature, seed=c.seed * 1_000_003 + step)
+        mask, has_eos = response_mask(responses, self.tok.eos_token_id)
+        batch = dict(query=query, query_mask=query_mask, responses=responses, mask=mask, has_eos=has_eos)
+        self.value_model.eval()
+        parts: dict[str, list] = {k: [] for k in ("logprobs", "ref_logprobs", "values", "entropy", "scores")}
+        for rows in torch.arange(len(query)).split(c.mini_batch_size):  # in chunks: logits are [rows, length, vocab]
+            sub = {k: v[rows] for k, v in batch.items()}
+            logits = self.response_logits(self.policy, sub)
+            parts["logprobs"].append(logprobs_of(logits, sub["responses"]))
+            parts["entropy"].append(entropy_of(logits))
+            with self.policy.disable_adapter():  # the reference: the model we started from
+                parts["ref_logprobs"].append(logprobs_of(self.response_logits(self.policy, sub), sub["responses"]))
+            parts["values"].append(self.response_values(sub))
+            if self.reward_fn is None:
+                ids, attn = self.scored_sequences(sub)
+                with self.value_model.disable_adapter():  # the reward model
+                    parts["scores"].append(sequence_scores(self.value_model, ids, attn))
+            else:
+                parts["scores"].append(torch.tensor([float(self.reward_fn(q[m.bool()].tolist(), r[k].tolist()))
+                                                     for q, m, r, k in zip(sub["query"], sub["query_mask"],
+                                                                           sub["responses"], sub["mask"])],
+                                                    device=self.device))
+        batch.update({k: torch.cat(v) for k, v in parts.items()})
+        batch["scores"] = batch["scores"] - c.missing_eos_penalty * (~has_eos).float()
+        batch["rewards"], batch["kl"] = kl_rewards(batch["scores"], batch["logprobs"], batch["ref_logprobs"], mask,
+                                                   self.kl_ctl.value)
+        batch["advantages"], batch["returns"] = compute_advantages(batch["rewards"], batch["values"], mask, c.gamma,
+                                                                   c.lam)
+        if c.whiten_advantages:
+            batch["advantages"] = masked_whiten(batch["advantages"], mask)
+        return batch
+
+    def sequences(self, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt + response ids and their attention mask (left padding and tokens after EOS are 0)."""
+        return torch.cat([b["query"], b["responses"]], 1), torch.cat([b["query_mask"], b["mask"].long()], 1)
+
+    def scored_sequences(self, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the reward model reads: prompt + response, and reward_suffix after each response that ended."""
+        ids, attn = self.sequences(b)
+        k = len(self.reward_suffix)
+        if k == 0:
+            return ids, attn
+        ids, attn = F.pad(ids, (0, k), value=self.tok.pad_token_id), F.pad(attn, (0, k))
+        suffix = torch.tensor(self.reward_suffix, device=ids.device)
+        for row in torch.nonzero(b["has_eos"]).flatten().tolist():
+            end = b["query"].shape[1] + int(b["mask"][row].sum())
+            ids[row, end:end + k], attn[row, end:end + k] = suffix, 1
+        return ids, attn
+
+    def response_logits(self, model, b: dict) -> torch.Tensor:
+        """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature."""
+        ids, attn = self.sequences(b)
+        q = b["query"].shape[1]
+        logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits
+        return logits[:, q - 1:-1] / self.config.temperature
+
+    def response_values(self, b: dict) -> torch.Tensor:
+        """V(state before each response token): the value head at the position that predicts that token."""
+        ids, attn = self.sequences(b)
+        q = b["query"].shape[1]
+        return token_scores(self.value_model, ids, attn)[:, q - 1:-1]
+
+    # ---- 2. update
+    def update(self, batch: dict, step: int) -> dict:
+        """ppo_epochs passes over shuffled minibatches: clipped policy loss + vf_coef · clipped value loss."""
+        c = self.config
+        self.policy.train()
+        self.value_model.train()
+        g = torch.Generator().manual_seed(c.seed * 1_000_003 + step)
+        stats: dict[str, list[float]] = {k: [] for k in ("policy_loss", "value_loss", "clipfrac", "value_clipfrac",
+                                                         "approx_kl")}
+        for _ in range(c.ppo_epochs):
+            for rows in torch.randperm(len(batch["query"]), generator=g).split(c.mini_batch_size):
+                mb = {k: v[rows.to(v.device)] for k, v in batch.items()}
+                logprobs = logprobs_of(self.response_logits(self.policy, mb), mb["responses"])
+                values = self.response_values(mb)
+                pg_loss, clipfrac = policy_loss(logprobs, mb["logprobs"], mb["advantages"], mb["mask"], c.cliprange)
+                vf_loss, vf_clipfrac = value_loss(values, mb["values"], mb["returns"], mb["mask"], c.cliprange_value)
+                loss = pg_loss + c.vf_coef * vf_loss
+                self.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.params, c.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    approx_kl = 0.5 * masked_mean((logprobs - mb["logprobs"]) ** 2, mb["mask"])
+                for k, v in zip(stats, (pg_loss, vf_loss, clipfrac, vf_clipfrac, approx_kl)):
+                    stats[k].append(float(v.detach()))
+        self.policy.eval()
+        self.value_model.eval()
+        return {k: sum(v) / len(v) for k, v in stats.items()}
+
+    def step(self) -> dict:
+        """One PPO step: rollout, update, adapt β, log."""
+        started = time.perf_counter()
+        batch = self.rollout(self.global_step)
+        stats = self.update(batch, self.global_step)
+        kl = float(batch["kl"].sum(1).mean())
+        log = dict(step=self.global_step + 1, reward=float(batch["scores"].mean()), kl=kl,
+                   entropy=float(masked_mean(batch["entropy"], batch["mask"])), kl_coef=self.kl_ctl.value,
+                   response_length=float(batch["mask"].sum(1).float().mean()),
+                   eos_fraction=float(batch["has_eos"].float().mean()), **stats,
+                   step_seconds=time.perf_counter() - started)
+        self.kl_ctl.update(kl, len(batch["query"]))
+        self.global_step += 1
+        self.log_history.append(log)
+        return log
+
+    def train(self, resume: bool = True, callback: Callable[[dict], None] | None = None) -> list[dict]:
+        """Steps up to config.steps; a checkpoint every save_steps and at the end; first, when `resume`, loads the
+        newest complete checkpoint published to publish_dir."""
+        if resume:
+            self.resume()
+        c = self.config
+        while self.global_step < c.steps:
+            log = self.step()
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in log.items()
+                           if k != "step_seconds"), flush=True)
+            if callback:
+                callback(log)
+            if self.global_step == c.steps or (c.save_steps and self.global_step % c.save_steps == 0):
+                self.save_checkpoint()
+        return self.log_history
+
+    # ---- checkpoints
+    def save_checkpoint(self) -> Path | None:
+        """Write checkpoint-<step> (adapters, optimizer, step, β, log, RNG) to output_dir; publish it."""
+        if self.output_dir is None:
+            return None
+        from .checkpoints import publish
+
+        folder = self.output_dir / f"checkpoint-{self.global_step}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        self.policy.save_pretrained(folder / "policy")
+        self.value_model.save_pretrained(folder / "value")
+        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(rng, folder / "rng_state.pt")
+        state = dict(global_step=self.global_step, kl_coef=self.kl_ctl.value, log_history=self.log_history,
+                     config=asdict(self.config))
+        (folder / "trainer_state.json").write_text(json.dumps(state, indent=1))
+        for old in sorted(self.output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-2]:
+            shutil.rmtree(old, ignore_errors=True)  # keep the two newest locally
+        if self.publish_dir is not None:
+            published = publish(folder, self.publish_dir, keep=2)
+            print(f"Published {published}.", flush=True)
+        return folder
+
+    def resume(self) -> str | None:
+        """Load the newest complete published checkpoint (copied into output_dir first); its path, or None."""
+        from .checkpoints import resume_from
+
+        if self.output_dir is None or self.publish_dir is None:
+            return None
+        path = resume_from(self.publish_dir, self.output_dir)
+        if path is not None:
+            self.load_checkpoint(path)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        from peft import set_peft_model_state_dict
+        from peft.utils import load_peft_weights
+
+        folder = Path(path)
+        for name, model in (("policy", self.policy), ("value", self.value_model)):
+            result = set_peft_model_state_dict(model, load_peft_weights(str(folder / name), device=str(self.device)))
+            if result.unexpected_keys:
+                raise ValueError(f"{folder / name} does not fit this model: unexpected {result.unexpected_keys[:3]}")
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
+        rng = torch.load(folder / "rng_state.pt", weights_only=False)
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        state = json.loads((folder / "trainer_state.json").read_text())
+        self.global_step, self.kl_ctl.value = state["global_step"], state["kl_coef"]
+        self.log_history = state["log_history"]
+        print(f"Resumed PPO at step {self.global_step} from {folder}.", flush=True)
+
+
+# ---------------------------------------------------------------- evaluation shared by PPO and GRPO
+
+
+@torch.no_grad()
+def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
+                    reward_fn: RewardFn | None = None, seed: int = 1234, batch_size: int = 8) -> dict:
+    """Sample one response per prompt (seeded) from a peft policy; its KL to the reference (adapter disabled).
+
+    Returns {"kl": mean KL per response, "response_length", "responses": decoded texts} and, with `reward_fn`,
+    "reward" (without the missing-EOS penalty). Policies trained in different ways are measured the same way.
+    """
+    rewards, kls, lengths, texts = [], [], [], []
+    for i in range(0, len(prompts), batch_size):
+        query, query_mask, responses = sample(policy, tokenizer, prompts[i:i + batch_size], max_new_tokens,
+                                              seed=seed + i)
+        mask, _ = response_mask(responses, tokenizer.eos_token_id)
+        ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
+        q = query.shape[1]
+        logits = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
+        with policy.disable_adapter():
+            ref = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
+        kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
+        lengths += mask.sum(1).tolist()
+        texts += [tokenizer.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
+        if reward_fn is not None:
+            rewards += [float(reward_fn(a[k.bool()].tolist(), r[m].tolist()))
+                        for a, k, r, m in zip(query, query_mask, responses, mask)]
+    out = dict(kl=sum(kls) / len(kls), response_length=sum(lengths) / len(lengths), responses=texts)
+    if reward_fn is not None:
+        out["reward"] = sum(rewards) / len(rewards)
+    return out
+
+
+@contextmanager
+def track_resources():
+    """Wall time and peak memory of the block: {"wall_s", "peak_mb"} (GPU: max allocated; CPU: peak process RSS,
+    polled every 20 ms)."""
+    result: dict = {}
+    started = time.perf_counter()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        yield result
+        torch.cuda.synchronize()
+        result.update(wall_s=time.perf_counter() - started, peak_mb=torch.cuda.max_memory_allocated() / 2**20,
+                      memory="GPU max allocated")
+        return
+    import psutil
+
+    process, peak, done = psutil.Process(), [psutil.Process().memory_info().rss], threading.Event()
+
+    def poll():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        done.set()
+        thread.join()
+        peak[0] = max(peak[0], process.memory_info().rss)
+        result.update(wall_s=time.perf_counter() - started, peak_mb=peak[0] / 2**20, memory="peak RSS")

@@ -1,0 +1,299 @@
+"""helpers.ppo: GAE and the clipped losses by hand, a toy task PPO must learn, and a SIGKILLed run resumed exactly."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import functools
+
+import pytest
+import torch
+
+from helpers import ppo
+from helpers.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
+                         response_mask, value_loss)
+
+REPO = Path(__file__).resolve().parent.parent
+WORKER = Path(__file__).resolve().parent / "_ppo_worker.py"
+
+
+# ---------------------------------------------------------------- GAE and the losses, computed by hand
+
+
+def test_gae_by_hand_one_row():
+    # γ = 0.9, λ = 0.5; two response tokens, then one padding token whose reward and value must be ignored.
+    rewards = torch.tensor([[1.0, 2.0, 5.0]])
+    values = torch.tensor([[0.5, 1.0, 7.0]])
+    mask = torch.tensor([[True, True, False]])
+    adv, ret = compute_advantages(rewards, values, mask, gamma=0.9, lam=0.5)
+    # t = 1 (last): δ = 2 + 0.9·0 − 1 = 1,            A = 1
+    # t = 0:        δ = 1 + 0.9·1.0 − 0.5 = 1.4,      A = 1.4 + 0.9·0.5·1 = 1.85
+    assert torch.allclose(adv, torch.tensor([[1.85, 1.0, 0.0]]))
+    assert torch.allclose(ret, adv + values)
+    assert torch.allclose(ret[mask], torch.tensor([2.35, 2.0]))
+
+
+def test_gae_by_hand_two_rows():
+    rewards = torch.tensor([[0.0, 0.0, 1.0, 9.0], [0.5, -1.0, 9.0, 9.0]])
+    values = torch.tensor([[0.2, 0.4, 0.6, 9.0], [1.0, 0.0, 9.0, 9.0]])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]]).bool()
+    # γ = λ = 1: A_t = (sum of rewards from t to the end) − V_t
+    adv, ret = compute_advantages(rewards, values, mask, gamma=1.0, lam=1.0)
+    assert torch.allclose(adv, torch.tensor([[0.8, 0.6, 0.4, 0.0], [-1.5, -1.0, 0.0, 0.0]]))
+    assert torch.allclose(ret, adv + values)
+    # γ = 0.5, λ = 0 (one-step TD): A_t = r_t + 0.5·V_{t+1} − V_t
+    adv, _ = compute_advantages(rewards, values, mask, gamma=0.5, lam=0.0)
+    assert torch.allclose(adv, torch.tensor([[0.0, -0.1, 0.4, 0.0], [-0.5, -1.0, 0.0, 0.0]]))
+
+
+def test_whitening_is_over_the_response_tokens_only():
+    x = torch.tensor([[1.0, 3.0, 100.0]])
+    w = masked_whiten(x, torch.tensor([[True, True, False]]))
+    assert torch.allclose(w, torch.tensor([[-1.0, 1.0, 0.0]]), atol=1e-6)
+
+
+def test_clipped_policy_loss_by_hand():
+    ratio = torch.tensor([[1.5, 0.5, 1.1, 3.0]])
+    old = torch.zeros(1, 4)
+    adv = torch.tensor([[1.0, 1.0, -2.0, 50.0]])
+    mask = torch.tensor([[True, True, True, False]])  # the last token is padding
+    loss, clipfrac = policy_loss(ratio.log(), old, adv, mask, cliprange=0.2)
+    # token 0: max(−1·1.5, −1·1.2) = −1.2 (clipped: no credit beyond 1 + ε for a good action)
+    # token 1: max(−1·0.5, −1·0.8) = −0.5 (unclipped: the pessimistic term)
+    # token 2: max(2·1.1, 2·1.1) = 2.2
+    assert loss.item() == pytest.approx((-1.2 - 0.5 + 2.2) / 3)
+    assert clipfrac.item() == pytest.approx(1 / 3)
+
+
+def test_clipped_policy_loss_gradient_is_zero_when_clipped():
+    logp = torch.tensor([[math.log(1.5), math.log(0.5)]], requires_grad=True)
+    loss, _ = policy_loss(logp, torch.zeros(1, 2), torch.tensor([[1.0, -1.0]]), torch.ones(1, 2).bool(), 0.2)
+    loss.backward()
+    assert torch.equal(logp.grad, torch.zeros(1, 2))  # both ratios beyond the trust region in the advantage's direction
+
+
+def test_clipped_value_loss_by_hand():
+    old = torch.tensor([[0.0, 0.0, 1.0, 0.0]])
+    new = torch.tensor([[0.5, 0.1, 0.5, 9.0]])
+    returns = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    loss, clipfrac = value_loss(new, old, returns, mask, cliprange_value=0.2)
+    # token 0: V_clip = 0.2: max((0.5−1)², (0.2−1)²) = 0.64 (clipped)
+    # token 1: V_clip = 0.1: 0.81 either way
+    # token 2: V_clip = 0.8: max((0.5−0)², (0.8−0)²) = 0.64 (clipped)
+    assert loss.item() == pytest.approx(0.5 * (0.64 + 0.81 + 0.64) / 3)
+    assert clipfrac.item() == pytest.approx(2 / 3)
+
+
+def test_response_mask_and_kl_rewards():
+    eos, pad = 2, 0
+    responses = torch.tensor([[5, 6, eos, pad], [5, eos, pad, pad], [5, 6, 7, 8]])
+    mask, has_eos = response_mask(responses, eos)
+    assert mask.tolist() == [[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]]
+    assert has_eos.tolist() == [True, True, False]
+    logp, ref = torch.full((3, 4), -1.0), torch.full((3, 4), -1.5)
+    rewards, kl = kl_rewards(torch.tensor([1.0, 2.0, 3.0]), logp, ref, mask, kl_coef=0.1)
+    assert torch.allclose(kl, 0.5 * mask)  # the KL of tokens after EOS does not count
+    assert torch.allclose(rewards, torch.tensor([[-0.05, -0.05, 0.95, 0.0], [-0.05, 1.95, 0.0, 0.0],
+                                                 [-0.05, -0.05, -0.05, 2.95]]))
+
+
+def test_kl_controllers():
+    fixed = FixedKL(0.1)
+    fixed.update(100.0, 8)
+    assert fixed.value == 0.1
+    adaptive = AdaptiveKL(0.1, target=6.0, horizon=1000)
+    adaptive.update(12.0, 8)  # KL twice the target: error clipped to +0.2
+    assert adaptive.value == pytest.approx(0.1 * (1 + 0.2 * 8 / 1000))
+    adaptive.update(5.7, 100)  # 5 % under the target
+    assert adaptive.value == pytest.approx(0.1 * (1 + 0.2 * 8 / 1000) * (1 - 0.05 * 100 / 1000))
+
+
+# ---------------------------------------------------------------- a toy task: PPO must learn it
+
+
+@functools.lru_cache(maxsize=1)
+def toy_tokenizer():
+    from helpers.tokenizer import byte_level_bpe, to_transformers
+    from tests.conftest import SAMPLE
+
+    return to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))
+
+
+def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None, **overrides) -> ppo.PPOTrainer:
+    """Tiny random-init policy (LoRA, lm_head included) and value model; two-token responses; reward = share of
+    response tokens whose id is a multiple of 10 (a tenth of the vocabulary: ~0.1 for the random policy)."""
+    from peft import get_peft_model
+
+    from helpers.models import build_tiny_causal_lm, lora_config
+    from helpers.profiles import get_profile
+    from helpers.rewards import build_tiny_reward_model
+    from tests.conftest import SAMPLE
+
+    profile = get_profile("tiny")
+    tok = toy_tokenizer()
+    lora = lora_config(profile)
+    lora.target_modules = set(lora.target_modules) | {"lm_head"}  # a random-init model: let LoRA reach the logits
+    policy = get_peft_model(build_tiny_causal_lm(profile, tok, seed=0), lora)
+    value = ppo.make_value_model(build_tiny_reward_model(profile, tok, seed=1),
+                                 lora_config(profile, task_type="SEQ_CLS", modules_to_save=["score"]))
+    prompts = ppo.encode_prompts(tok, [[{"role": "user", "content": s}] for s in SAMPLE[:6]], 64)
+    kw = dict(steps=steps, batch_size=8, mini_batch_size=4, ppo_epochs=2, learning_rate=2e-2, max_new_tokens=2,
+              kl_coef=0.05, missing_eos_penalty=0.0, save_steps=save_steps, seed=0)
+    kw.update(overrides)
+    trainer = ppo.PPOTrainer(policy, value, tok, prompts, PPOConfig(**kw), reward_fn=toy_reward,
+                             output_dir=output_dir, publish_dir=publish_dir)
+    trainer.eval_prompts = prompts * 8
+    return trainer
+
+
+def toy_reward(prompt_ids: list[int], response_ids: list[int]) -> float:
+    return sum(t % 10 == 0 for t in response_ids) / len(response_ids)
+
+
+@pytest.fixture()
+def one_thread():
+    """Tiny models run fastest on one thread (and far faster than on two busy cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def with_eos_in_even_rows(trainer) -> None:
+    """Make the policy's sampled responses end early in every other row: row i gets an EOS at position i // 2
+    (the random-init model itself emits one only about once in 400 tokens)."""
+    real = trainer.policy.generate
+
+    def generate(**kwargs):
+        out = real(**kwargs)
+        start = kwargs["input_ids"].shape[1]
+        for i in range(0, out.shape[0], 2):
+            if start + i // 2 < out.shape[1]:
+                out[i, start + i // 2] = trainer.tok.eos_token_id
+        return out
+
+    trainer.policy.generate = generate
+
+
+@pytest.mark.slow
+def test_ppo_learns_a_programmatic_reward_with_bounded_kl(one_thread):
+    trainer = build_toy(steps=20)
+    evaluate = lambda: ppo.evaluate_policy(trainer.policy, trainer.tok, trainer.eval_prompts, 2, reward_fn=toy_reward)
+    before = evaluate()
+    assert before["kl"] == 0.0 and before["reward"] < 0.2  # the reference is the policy before training
+    history = trainer.train()
+    after = evaluate()
+    print(f"toy reward {before['reward']:.3f} -> {after['reward']:.3f}, KL {after['kl']:.2f} nats per response")
+    assert after["reward"] > before["reward"] + 0.5, (before, after)
+    # Bounded KL: a policy that beats the reference on the objective E[r] − β·KL has KL < (1 − E_ref[r]) / β.
+    assert 0.0 < after["kl"] < (1 - before["reward"]) / trainer.config.kl_coef, after
+    assert [h["step"] for h in history] == list(range(1, 21))
+    assert history[0]["kl"] == 0.0  # the first rollout's policy is the reference
+    keys = {"reward", "kl", "entropy", "clipfrac", "value_loss", "approx_kl", "kl_coef", "policy_loss"}
+    assert keys <= set(history[-1])
+    assert history[-1]["entropy"] < history[0]["entropy"]
+
+
+def test_rollout_masks_tokens_after_eos_and_penalises_missing_eos(one_thread):
+    trainer = build_toy(steps=1, max_new_tokens=12, missing_eos_penalty=2.0)
+    with_eos_in_even_rows(trainer)
+    batch = trainer.rollout(0)
+    eos, pad = trainer.tok.eos_token_id, trainer.tok.pad_token_id
+    assert batch["has_eos"][::2].all() and not batch["has_eos"][1::2].all()
+    assert all(n <= i // 2 + 1 for i, n in enumerate(batch["mask"].sum(1).tolist()) if i % 2 == 0)
+    assert torch.all(batch["responses"][~batch["mask"]] == pad)
+    for row, mask, has in zip(batch["responses"], batch["mask"], batch["has_eos"]):
+        assert (row[mask][-1] == eos) == bool(has) and (row[mask][:-1] != eos).all()
+    expected = torch.tensor([toy_reward([], r[m].tolist()) for r, m in zip(batch["responses"], batch["mask"])])
+    assert torch.allclose(batch["scores"], expected - 2.0 * (~batch["has_eos"]).float())
+    assert torch.all(batch["advantages"][~batch["mask"]] == 0) and torch.all(batch["kl"][~batch["mask"]] == 0)
+
+
+def test_reward_model_path_scores_the_last_response_token(one_thread):
+    """Without a reward function the reward is the value model with its adapter off (the reward model), read at the
+    last token of prompt + response + the chat template's end of turn."""
+    from helpers.profiles import get_profile
+    from helpers.rewards import build_tiny_reward_model
+
+    trainer = build_toy(steps=1, max_new_tokens=12)
+    with_eos_in_even_rows(trainer)
+    trainer.reward_fn, trainer.reward_suffix = None, ppo.turn_suffix(trainer.tok)
+    assert trainer.tok.decode(trainer.reward_suffix) == "\n"  # ChatML: <|im_end|> then a newline
+    batch = trainer.rollout(0)
+    assert batch["has_eos"][::2].all() and not batch["has_eos"][1::2].all()
+    ids, attn = trainer.scored_sequences(batch)
+    for row, a, has in zip(ids, attn, batch["has_eos"]):
+        assert (row[a.bool()][-1].item() == trainer.reward_suffix[-1]) == bool(has)
+    reward_model = build_tiny_reward_model(get_profile("tiny"), trainer.tok, seed=1)  # the same weights, no adapter
+    reward_model.config.pad_token_id = trainer.tok.pad_token_id
+    # transformers' own pooling (the last non-pad token) on the same rows, right-padded
+    right = torch.stack([torch.cat([i[a.bool()], i[~a.bool()].fill_(trainer.tok.pad_token_id)])
+                         for i, a in zip(ids, attn)])
+    with torch.no_grad():
+        expected = reward_model(input_ids=right, attention_mask=attn.sort(dim=1, descending=True).values).logits[:, 0]
+    penalty = trainer.config.missing_eos_penalty * (~batch["has_eos"]).float()
+    assert torch.allclose(batch["scores"] + penalty, expected, atol=1e-5)
+    ids, attn = trainer.sequences(batch)
+    with torch.no_grad():  # the value model starts as the reward model (its LoRA B matrices are zero)
+        values = ppo.token_scores(trainer.value_model, ids, attn)
+        with trainer.value_model.disable_adapter():
+            assert torch.allclose(values, ppo.token_scores(trainer.value_model, ids, attn))
+
+
+# ---------------------------------------------------------------- SIGKILL a PPO run, resume it
+
+
+def _worker(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / f"{name}.log"
+    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    cmd = [sys.executable, str(WORKER), "--out", str(tmp_path / name / "out"), "--final",
+           str(tmp_path / f"{name}.safetensors"), *args]
+    with open(log, "w") as f:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT), log
+
+
+@pytest.mark.slow
+def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    from helpers.checkpoints import latest_complete, step_of
+
+    drive = tmp_path / "drive"
+    full, full_log = _worker(tmp_path, "full", "--dest", str(tmp_path / "full-published"))  # the unbroken run
+    killed, killed_log = _worker(tmp_path, "killed", "--dest", str(drive), "--slow-after", "2")
+    try:
+        deadline = time.monotonic() + 120
+        while latest_complete(drive) is None:
+            assert killed.poll() is None, f"PPO ended before it was killed:\n{killed_log.read_text()}"
+            assert time.monotonic() < deadline, f"no checkpoint published:\n{killed_log.read_text()}"
+            time.sleep(0.1)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+    finally:
+        killed.kill()
+    assert killed.returncode == -signal.SIGKILL
+    killed_at = latest_complete(drive)
+    assert step_of(killed_at) in (2, 4), killed_log.read_text()
+    assert sorted(p.name for p in killed_at.iterdir()) == ["MANIFEST.json", "optimizer.pt", "policy", "rng_state.pt",
+                                                           "trainer_state.json", "value"]
+
+    # A new VM: an empty local disk, only the Drive folder survives.
+    resumed, resumed_log = _worker(tmp_path, "resumed", "--dest", str(drive), "--resume")
+    assert resumed.wait(timeout=120) == 0, resumed_log.read_text()
+    assert full.wait(timeout=120) == 0, full_log.read_text()
+    text = resumed_log.read_text()
+    assert f"AT_STEP {step_of(killed_at)}" in text and "FINAL_STEP 6" in text, text
+    assert "LOGGED_STEPS [1, 2, 3, 4, 5, 6]" in text, text  # the log before the kill came back with the checkpoint
+    assert latest_complete(drive) == drive / "checkpoint-6"
+
+    expected, got = load_file(tmp_path / "full.safetensors"), load_file(tmp_path / "resumed.safetensors")
+    assert expected.keys() == got.keys() and any(k.startswith("value.") for k in got)
+    different = [k for k in expected if not torch.equal(expected[k], got[k])]
+    assert not different, f"resumed weights differ from the uninterrupted run in {different}"
