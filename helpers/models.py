@@ -71,15 +71,20 @@ def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save:
                       task_type=task_type, modules_to_save=modules_to_save)
 
 
-def with_lora(base: PreTrainedModel, config) -> PreTrainedModel:
-    """`base` wrapped with the LoRA `config`; trainable weights kept in float32 (fp16 mixed precision needs fp32
-    master weights: the gradient scaler refuses half-precision gradients)."""
-    from peft import get_peft_model
-
-    model = get_peft_model(base, config)
+def fp32_trainable(model) -> None:
+    """Keep trainable weights in float32: fp16 mixed precision (T4) needs fp32 master weights, and its gradient
+    scaler refuses half-precision gradients. (TRL's trainers cast QLoRA adapters to bf16, which a T4 lacks.)"""
     for param in model.parameters():
         if param.requires_grad and param.dtype != torch.float32:
             param.data = param.data.float()
+
+
+def with_lora(base: PreTrainedModel, config) -> PreTrainedModel:
+    """`base` wrapped with the LoRA `config`, trainable weights in float32."""
+    from peft import get_peft_model
+
+    model = get_peft_model(base, config)
+    fp32_trainable(model)
     return model
 
 

@@ -90,7 +90,7 @@ TINY = Profile(
         "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=256, save_steps=30),
         "ppo": StageSettings(max_steps=8, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=4),
         "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=256, save_steps=20),
-        "text2sql": StageSettings(max_steps=60, batch_size=8, learning_rate=2e-3, max_length=384, save_steps=30),
+        "text2sql": StageSettings(max_steps=60, batch_size=4, learning_rate=2e-3, max_length=768, save_steps=30),
     },
 )
 

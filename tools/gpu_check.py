@@ -1,6 +1,6 @@
 """GPU check of the t4 and ampere profiles without the hub: a Qwen2.5-0.5B-shaped random model, shipped data.
 
-    python tools/gpu_check.py --out gpu.json [--stages pt sft] [--steps 20]
+    python tools/gpu_check.py --out gpu.json [--stages pt sft] [--steps 20] [--profiles t4 ampere]
 
 For each profile it runs the stages for a few steps and records peak GPU memory, seconds per step, whether the
 base was loaded in 4 bits, and whether the merged output loads back. (Maintainers run it on a GPU machine; CI
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--stages", nargs="+", default=["pt", "sft"])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--profiles", nargs="+", default=["t4", "ampere"])
     args = parser.parse_args()
     from helpers.profiles import get_profile
     from helpers.tokenizer import course_tokenizer
@@ -66,7 +67,7 @@ def main() -> None:
     tok = course_tokenizer(get_profile("tiny"))
     base = qwen_shaped_base(tok, work / "base")
     os.environ.update(WORKBOOK_BASE_MODEL=str(base), WORKBOOK_DATA_SOURCE="shipped")
-    for profile in ("t4", "ampere"):
+    for profile in args.profiles:
         os.environ["WORKBOOK_PROFILE"] = profile
         root = work / profile
         tok.save_pretrained(root / "tokenizer" / "tokenizer")

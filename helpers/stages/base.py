@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoints import PublishCallback, resume_from
+from ..models import fp32_trainable
 from ..profiles import Profile, get_profile
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
 
@@ -90,6 +91,7 @@ class Stage:
 
     def train_resumable(self, trainer) -> None:
         """Train, resuming from the newest complete published checkpoint when there is one."""
+        fp32_trainable(trainer.model)
         path = resume_from(self.publish_dir, self.work_dir)
         trainer.train(resume_from_checkpoint=path)
         self.log_history = trainer.state.log_history

@@ -7,7 +7,8 @@ import gc
 import torch
 
 from ..evaluation import generate_answers
-from ..models import build_tiny_causal_lm, load_causal_lm, load_reward_model, lora_config, merge_and_save, with_lora
+from ..models import (build_tiny_causal_lm, fp32_trainable, load_causal_lm, load_reward_model, lora_config,
+                      merge_and_save, with_lora)
 from ..ppo import PPOConfig, PPOTrainer, encode_prompts, evaluate_policy, make_value_model, track_resources, turn_suffix
 from ..rewards import build_tiny_reward_model, reward_scores
 from ..runs import find_output
@@ -160,6 +161,7 @@ class PPOStage(Stage):
                                         train_dataset=Dataset.from_dict({"prompt": self.train_conversations}),
                                         processing_class=self.tok, reward_processing_classes=self.tok,
                                         peft_config=lora_config(self.profile))
+        fp32_trainable(self.grpo_trainer.model)
         with track_resources() as usage:
             self.grpo_trainer.train()
         self.grpo_usage = usage
