@@ -96,22 +96,28 @@ def test_sft_labels_cover_exactly_the_assistant_turns(tiny_profile, run_root, pt
         assert any(l and t == eot for l, t in zip(learned, ids)), "the end-of-turn token is learned"
 
 
-def test_packed_sequences_do_not_attend_across_examples(tiny_model):
-    """Padding-free packing: position_ids restart per example and the attention mask is block-diagonal."""
+def test_packed_sequences_do_not_attend_across_examples(tiny_model, tiny_tokenizer):
+    """TRL's padding-free batch (one row + cu_seq_lens) with per-example SDPA equals running each example alone."""
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from helpers.packing import VARLEN, use_varlen_attention
+
     torch.manual_seed(0)
-    a, b = torch.randint(5, 300, (1, 7)), torch.randint(5, 300, (1, 5))
+    a, b = torch.randint(5, 300, (7,)).tolist(), torch.randint(5, 300, (5,)).tolist()
     tiny_model.eval()
     with torch.no_grad():
-        sep = [tiny_model(input_ids=x, use_cache=False).logits for x in (a, b)]
-        # as in training: no attention mask, no KV cache; transformers then derives the block-diagonal mask
-        # from where position_ids restart
-        pos = torch.cat([torch.arange(7), torch.arange(5)]).unsqueeze(0)
-        packed = tiny_model(input_ids=torch.cat([a, b], 1), position_ids=pos, use_cache=False).logits
-        leaky = tiny_model(input_ids=torch.cat([a, b], 1), position_ids=torch.arange(12).unsqueeze(0),
-                           use_cache=False).logits
-    assert torch.allclose(packed[:, :7], sep[0], atol=1e-5)
-    assert torch.allclose(packed[:, 7:], sep[1], atol=1e-5)
-    assert not torch.allclose(leaky[:, 7:], sep[1], atol=1e-3), "naive concatenation does attend across examples"
+        alone = [tiny_model(input_ids=torch.tensor([x])).logits for x in (a, b)]
+        collate = DataCollatorForLanguageModeling(pad_token_id=tiny_tokenizer.pad_token_id, padding_free=True)
+        batch = collate([{"input_ids": a + b, "seq_lengths": [7, 5]}])
+        naive = tiny_model(input_ids=batch["input_ids"]).logits  # one causal sequence: b sees a
+        assert use_varlen_attention(tiny_model) and tiny_model.config._attn_implementation == VARLEN
+        packed = tiny_model(**{k: v for k, v in batch.items() if k != "labels"}, use_cache=False).logits
+        generated = tiny_model.generate(torch.tensor([a]), max_new_tokens=3, do_sample=False)  # still works unpacked
+    assert batch["input_ids"].shape == (1, 12) and batch["cu_seq_lens_q"].tolist() == [0, 7, 12]
+    assert torch.allclose(packed[:, :7], alone[0], atol=1e-5)
+    assert torch.allclose(packed[:, 7:], alone[1], atol=1e-5)
+    assert not torch.allclose(naive[:, 7:], alone[1], atol=1e-3), "without the boundaries b attends to a"
+    assert generated.shape == (1, 10)
 
 
 def test_merged_logits_equal_base_plus_adapter(tiny_model, tiny_profile, tiny_tokenizer, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..evaluation import generate_answers
-from ..packing import PackedRowsCollator
+from ..packing import use_varlen_attention
 from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
 from ..sources import course_records
 from .base import Stage
@@ -57,20 +57,15 @@ class SFTStage(Stage):
 
         return SFTConfig(**self.training_kwargs(), max_length=self.settings.max_length, assistant_only_loss=True,
                          packing=self.packing, packing_strategy="bfd", padding_free=self.packing,
-                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None,
-                         # best-fit-decreasing leaves a tail of part-filled rows: batching rows of similar length
-                         # keeps the padding between them small
-                         train_sampling_strategy="group_by_length" if self.packing else "random")
+                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None)
 
     def build_trainer(self) -> None:
         from trl import SFTTrainer
 
         self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=self.data["train"],
                                   processing_class=self.tok, callbacks=self.callbacks())
-        if self.packing and "flash" not in str(self.model.config._attn_implementation):
-            # TRL flattens a packed batch into one row (right for FlashAttention's varlen kernels); without them,
-            # padded rows with restarting position ids give the same isolation at a fraction of the cost.
-            self.trainer.data_collator = PackedRowsCollator(self.tok.pad_token_id)
+        if self.packing:
+            use_varlen_attention(self.model)  # no FlashAttention here: attention per packed example instead
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
