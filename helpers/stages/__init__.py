@@ -8,6 +8,10 @@ import importlib
 REGISTRY = {
     "pt": "helpers.stages.pt:PTStage",
     "sft": "helpers.stages.sft:SFTStage",
+    "rm": "helpers.stages.rm:RMStage",
+    "ppo": "helpers.stages.ppo:PPOStage",
+    "dpo": "helpers.stages.dpo:DPOStage",
+    "text2sql": "helpers.stages.text2sql:Text2SQLStage",
 }
 
 

@@ -1,0 +1,100 @@
+"""Stage 04: a reward model (one-label sequence classifier) trained on preference pairs with the pairwise loss."""
+
+from __future__ import annotations
+
+import torch
+
+from ..models import load_reward_model, lora_config, merge_and_save, torch_dtype, with_lora
+from ..rewards import build_tiny_reward_model, reward_scores
+from ..sources import course_records
+from .base import Stage
+
+
+def pairwise_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Bradley-Terry pairwise loss: mean of −log σ(r_chosen − r_rejected)."""
+    return -torch.nn.functional.logsigmoid(r_chosen - r_rejected).mean()
+
+
+class RMStage(Stage):
+    name = "rm"
+    steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
+    hub_limit = 20000  # training pairs from the hub dataset on Colab
+    hub_valid_limit = 500  # held-out pairs scored on Colab (twice: before and after training)
+
+    def previous(self) -> tuple[str, ...]:
+        return ("sft",)
+
+    def load(self) -> None:
+        self.tok = self.tokenizer()
+        hub = self.profile.data_source != "shipped"
+        limits = {"train": self.hub_limit if hub else None, "valid": self.hub_valid_limit if hub else None}
+        self.data = {split: course_records(self.profile, "preference", split, n) for split, n in limits.items()}
+        self.metrics.update(train_pairs=len(self.data["train"]), valid_pairs=len(self.data["valid"]))
+
+    def build_model(self) -> None:
+        """03's model (else the base) as a one-label classifier: a new `score` head on the last token's hidden state.
+        LoRA adapts the blocks; the head is new, so it is trained in full (`modules_to_save`)."""
+        self.base_source = self.input_model()
+        if self.base_source is None:
+            print("Tiny profile: a random-init sequence classifier of the tiny architecture.")
+            base = build_tiny_reward_model(self.profile, self.tok, seed=self.seed)
+        else:
+            torch.manual_seed(self.seed)  # the new score head is initialised at random
+            base = load_reward_model(self.base_source, self.profile, self.tok)
+            if base.get_input_embeddings().weight.shape[0] < len(self.tok):  # a hub base and 01's extended vocabulary
+                base.resize_token_embeddings(len(self.tok), mean_resizing=True)
+        base.config.pad_token_id = self.tok.pad_token_id
+        self.model = with_lora(base, lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
+
+    def scores(self, split: str = "valid") -> dict[str, list[float]]:
+        """Rewards of the chosen and of the rejected answer of every pair of `split`."""
+        ds = self.data[split]
+        answers = {k: [m[0]["content"] for m in ds[k]] for k in ("chosen", "rejected")}
+        return {k: reward_scores(self.model, self.tok, ds["prompt"], v, max_length=self.settings.max_length)
+                for k, v in answers.items()}
+
+    @staticmethod
+    def accuracy(scores: dict[str, list[float]]) -> float:
+        """Share of pairs whose chosen answer scores higher than the rejected one."""
+        return sum(c > r for c, r in zip(scores["chosen"], scores["rejected"])) / len(scores["chosen"])
+
+    def evaluate_before(self) -> None:
+        self.scores_before = self.scores("valid")
+        self.save_metrics(accuracy_before=self.accuracy(self.scores_before))
+
+    def reward_config(self):
+        from trl import RewardConfig
+
+        return RewardConfig(**self.training_kwargs(), max_length=self.settings.max_length, dataset_num_proc=None)
+
+    def build_trainer(self) -> None:
+        from trl import RewardTrainer
+
+        self.trainer = RewardTrainer(model=self.model, args=self.reward_config(), train_dataset=self.data["train"],
+                                     processing_class=self.tok, callbacks=self.callbacks())
+        self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
+
+    def batch(self, n: int = 8) -> dict[str, torch.Tensor]:
+        """The first `n` tokenised training pairs collated as the trainer does: n chosen rows, then n rejected rows."""
+        ds = self.trainer.train_dataset
+        rows = [{"chosen_ids": ds[i]["chosen_ids"], "rejected_ids": ds[i]["rejected_ids"]} for i in range(min(n, len(ds)))]
+        device = next(self.model.parameters()).device
+        return {k: v.to(device) for k, v in self.trainer.data_collator(rows).items()}
+
+    def train(self) -> None:
+        self.train_resumable(self.trainer)
+
+    def evaluate_after(self) -> None:
+        self.scores_after = self.scores("valid")
+        margins = [c - r for c, r in zip(self.scores_after["chosen"], self.scores_after["rejected"])]
+        self.save_metrics(accuracy=self.accuracy(self.scores_after), mean_margin=sum(margins) / len(margins))
+
+    def save(self) -> None:
+        """Merge LoRA and the trained head into the classifier; save it (num_labels=1, pad_token_id set) for 05/06."""
+        model = self.model.merge_and_unload()
+        model.config.num_labels = 1
+        model.config.pad_token_id = self.tok.pad_token_id
+        model = model.to(torch_dtype(self.profile))
+        merge_and_save(model, self.tok, self.output)
+        losses = [h["loss"] for h in self.log_history if "loss" in h]
+        self.save_metrics(key_metric="accuracy", first_loss=losses[0], final_loss=losses[-1])

@@ -1,0 +1,106 @@
+"""Stage 06 (DPO): the hand-computed loss equals DPOTrainer's, it starts at log 2, falls while the implicit-reward
+accuracy rises, and the comparison scores SFT, DPO and PPO answers with 04's reward model."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+import torch
+
+from helpers.evaluation import early_late
+from helpers.profiles import get_profile
+from helpers.runs import find_output, stage_output
+from helpers.sources import shipped_path
+
+
+def require_shipped_data() -> None:
+    needed = [shipped_path(name, split) for name in ("preference", "pt", "general") for split in ("train", "valid")]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        pytest.skip(f"shipped data not written yet: {missing}")
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    """A DPOStage trained under tiny in a fresh run directory; `start_loss` is the trainer's loss before step 1."""
+    require_shipped_data()
+    from helpers.stages.dpo import DPOStage
+
+    stage = DPOStage(root=tmp_path_factory.mktemp("run"), profile=get_profile("tiny"), seed=42)
+    for step in ("load", "build_model", "build_trainer"):
+        getattr(stage, step)()
+    with torch.no_grad():
+        stage.start_loss = stage.trainer.compute_loss(stage.model, dict(stage.batch(8))).item()
+    stage.train()
+    return stage
+
+
+def test_dpo_loss_formula():
+    from helpers.stages.dpo import dpo_loss
+
+    w, l = torch.tensor([-10.0, -20.0]), torch.tensor([-12.0, -15.0])
+    assert dpo_loss(w, l, w, l, beta=0.1).item() == pytest.approx(math.log(2))  # policy = reference
+    loss = dpo_loss(w + 2, l - 3, w, l, beta=0.5)  # beta * ((+2) - (-3)) = 2.5 for both pairs
+    assert loss.item() == pytest.approx(math.log1p(math.exp(-2.5)), rel=1e-6)
+
+
+def test_reference_is_the_policy_with_its_adapter_disabled(stage):
+    assert stage.trainer.ref_model is None
+    assert stage.start_loss == pytest.approx(math.log(2), abs=1e-6)  # LoRA starts at zero: policy = reference
+
+
+def test_hand_computed_loss_equals_dpo_trainer(stage):
+    from helpers.stages.dpo import completion_logps, dpo_loss
+
+    batch = stage.batch(8)
+    with torch.no_grad():
+        policy = completion_logps(stage.model, batch)
+        with stage.reference():
+            reference = completion_logps(stage.model, batch)
+        by_hand = dpo_loss(*policy.chunk(2), *reference.chunk(2), beta=stage.beta)
+        trainer_loss = stage.trainer.compute_loss(stage.model, dict(batch))
+    assert not torch.allclose(policy, reference)  # trained: policy and reference differ
+    assert torch.allclose(by_hand, trainer_loss, atol=1e-5)
+
+
+def test_loss_falls_and_implicit_reward_accuracy_rises(stage):
+    loss_early, loss_late = early_late(stage.log_history, "loss")
+    acc_early, acc_late = early_late(stage.log_history, "rewards/accuracies")
+    margin_early, margin_late = early_late(stage.log_history, "rewards/margins")
+    assert loss_late < loss_early - 0.05, (loss_early, loss_late)
+    assert acc_late > acc_early + 0.1 and acc_late >= 0.75, (acc_early, acc_late)
+    assert margin_late > margin_early
+
+
+def test_comparison_scores_every_model_with_the_reward_model(stage):
+    """With 04's reward model and 05's policy in the run directory, all three models are answered and scored."""
+    from helpers.models import build_tiny_causal_lm
+    from helpers.rewards import build_tiny_reward_model
+
+    for name, build in (("rm", build_tiny_reward_model), ("ppo", build_tiny_causal_lm)):
+        model = build(stage.profile, stage.tok, seed=1)
+        model.save_pretrained(stage_output(name, stage.root))
+        stage.tok.save_pretrained(stage_output(name, stage.root))
+    stage.prompts = stage.prompts[:2]
+    stage.compare()
+    assert set(stage.answers) == set(stage.rewards) == {"sft", "dpo", "ppo"}
+    table = stage.comparison()
+    assert list(table.index) == ["sft", "dpo", "ppo"] and table.notna().all().all()
+    assert len(stage.side_by_side(2)) == 2
+    for name in ("rm", "ppo"):
+        shutil.rmtree(stage_output(name, stage.root).parent)
+
+
+def test_merged_model_equals_the_trained_policy(stage):
+    from transformers import AutoModelForCausalLM
+
+    batch = stage.batch(2)
+    with torch.no_grad():
+        before = stage.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    stage.save()
+    saved = AutoModelForCausalLM.from_pretrained(find_output("dpo", stage.root))
+    with torch.no_grad():
+        after = saved(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert torch.allclose(before, after, atol=1e-4)

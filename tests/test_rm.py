@@ -1,0 +1,108 @@
+"""Stage 04 (reward model): the pairwise loss equals RewardTrainer's, the trained model ranks held-out pairs well above
+chance, and what it saves is the one-label classifier that 05 and 06 load."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from helpers.profiles import get_profile
+from helpers.runs import find_output
+from helpers.sources import shipped_path
+
+# Measured under tiny with the shipped pairs (seed 42, a random-init tiny classifier, the profile's 60 steps at
+# max_length 256): 0.875 held out (0.225 before training; 0.95 with seed 1). Set with a margin below the
+# measurement, and far above chance (0.5).
+MIN_HELD_OUT_ACCURACY = 0.75
+
+
+def require_shipped_data() -> None:
+    needed = [shipped_path(name, split) for name in ("preference", "pt", "general") for split in ("train", "valid")]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        pytest.skip(f"shipped data not written yet: {missing}")
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    """An RMStage trained under tiny in a fresh run directory (no output of 03: the tiny random-init classifier)."""
+    require_shipped_data()
+    from helpers.stages.rm import RMStage
+
+    stage = RMStage(root=tmp_path_factory.mktemp("run"), profile=get_profile("tiny"), seed=42)
+    for step in ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after"):
+        getattr(stage, step)()
+    return stage
+
+
+def test_pairwise_loss_formula():
+    from helpers.stages.rm import pairwise_loss
+
+    loss = pairwise_loss(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 3.0]))
+    expected = (math.log1p(math.exp(-2.0)) + math.log(2.0) + math.log1p(math.exp(2.0))) / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_tiny_reward_model_is_a_one_label_classifier(tiny_profile, tiny_tokenizer):
+    from helpers.rewards import build_tiny_reward_model, reward_scores
+
+    model = build_tiny_reward_model(tiny_profile, tiny_tokenizer, seed=0)
+    assert model.config.num_labels == 1 and model.config.pad_token_id == tiny_tokenizer.pad_token_id
+    prompts = [[{"role": "user", "content": "I have a fever."}]] * 2
+    answers = ["Rest and drink water.", "Rest and drink water; see a doctor if it lasts three days."]
+    batched = reward_scores(model, tiny_tokenizer, prompts, answers, batch_size=2)
+    one_by_one = [reward_scores(model, tiny_tokenizer, [p], [a])[0] for p, a in zip(prompts, answers)]
+    assert batched == pytest.approx(one_by_one, abs=1e-5)  # padding does not change a score
+
+
+def test_score_head_is_trained_in_full(stage):
+    trainable = {n for n, p in stage.model.named_parameters() if p.requires_grad}
+    assert any("score" in n and "modules_to_save" in n for n in trainable)
+    assert any("lora_" in n for n in trainable)
+
+
+def test_hand_computed_loss_equals_reward_trainer(stage):
+    batch = stage.batch(8)
+    with torch.no_grad():
+        rewards = stage.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.squeeze(-1)
+        r_chosen, r_rejected = rewards.chunk(2)
+        by_hand = -torch.nn.functional.logsigmoid(r_chosen - r_rejected).mean()
+        trainer_loss = stage.trainer.compute_loss(stage.model, dict(batch))
+    assert torch.allclose(by_hand, trainer_loss)
+
+
+def test_held_out_pairwise_accuracy_is_well_above_chance(stage):
+    losses = [h["loss"] for h in stage.log_history if "loss" in h]
+    assert losses[-1] < losses[0]
+    assert stage.metrics["valid_pairs"] >= 50
+    assert stage.metrics["accuracy"] >= MIN_HELD_OUT_ACCURACY, stage.metrics
+
+
+def test_saved_reward_model_is_what_ppo_and_dpo_load(stage):
+    from helpers.models import load_reward_model
+    from helpers.rewards import reward_scores
+
+    stage.save()
+    path = find_output("rm", stage.root)
+    assert path == stage.output
+    config = json.loads((path / "config.json").read_text())
+    assert len(config["id2label"]) == 1 and config["pad_token_id"] == stage.tok.pad_token_id
+    reloaded = load_reward_model(path, stage.profile, stage.tok)
+    valid = stage.data["valid"]
+    again = reward_scores(reloaded, stage.tok, valid["prompt"][:6], [m[0]["content"] for m in valid["chosen"][:6]],
+                          max_length=stage.settings.max_length)
+    assert again == pytest.approx(stage.scores_after["chosen"][:6], abs=1e-4)
+    assert json.loads((stage.dir / "metrics.json").read_text())["key_metric"] == "accuracy"
+
+
+def test_stage_runner(stage, tmp_path):
+    """python -m helpers.stages rm --run-dir DIR --max-steps N (tokenizer copied in, so nothing is rebuilt)."""
+    from helpers.stages.__main__ import main
+
+    shutil.copytree(stage.root / "tokenizer", tmp_path / "tokenizer")
+    assert main(["rm", "--run-dir", str(tmp_path), "--max-steps", "2", "--profile", "tiny"]) == 0
+    assert find_output("rm", tmp_path) is not None
