@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoints import PublishCallback, resume_from
-from ..models import fp32_trainable
+from ..models import build_tiny_causal_lm, fp32_trainable, load_causal_lm
 from ..profiles import Profile, get_profile
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
 
@@ -74,6 +74,21 @@ class Stage:
             what = self.profile.base_model or "a tiny random-init model (tiny profile)"
             print(f"No output of {' or '.join(self.previous())} in this run: starting from {what} instead.")
         return self.profile.base_model
+
+    def causal_lm(self, prepare_kbit: bool = True):
+        """The input model as a causal LM ready for LoRA: the previous stage's output or the base (a tiny random-init
+        model under tiny), embeddings grown to the tokenizer after 01's extension, prepared for 4-bit training."""
+        from peft import prepare_model_for_kbit_training
+
+        self.base_source = self.input_model()
+        if self.base_source is None:
+            return build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
+        base = load_causal_lm(self.base_source, self.profile, quantize=True)
+        if base.get_input_embeddings().weight.shape[0] < len(self.tok):
+            base.resize_token_embeddings(len(self.tok), mean_resizing=True)
+        if prepare_kbit and self.profile.load_in_4bit:
+            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+        return base
 
     def training_kwargs(self) -> dict:
         """TrainingArguments keywords common to every stage (local output_dir, steps, precision, saving)."""

@@ -7,7 +7,7 @@ from contextlib import nullcontext
 import torch
 
 from ..evaluation import early_late, generate_answers
-from ..models import build_tiny_causal_lm, load_causal_lm, load_reward_model, lora_config, merge_and_save
+from ..models import load_causal_lm, load_reward_model, lora_config, merge_and_save
 from ..rewards import reward_scores
 from ..runs import find_output
 from ..sources import course_records
@@ -47,17 +47,7 @@ class DPOStage(Stage):
 
     def build_model(self) -> None:
         """03's model (else the base): the policy *and*, with the LoRA adapter switched off, the reference."""
-        from peft import prepare_model_for_kbit_training
-
-        self.base_source = self.input_model()
-        if self.base_source is None:
-            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
-        else:
-            base = load_causal_lm(self.base_source, self.profile, quantize=True)
-            if base.get_input_embeddings().weight.shape[0] < len(self.tok):  # a hub base and 01's extended vocabulary
-                base.resize_token_embeddings(len(self.tok), mean_resizing=True)
-        if self.profile.load_in_4bit:
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+        base = self.causal_lm()
         self.base = base
 
     def dpo_config(self):

@@ -7,7 +7,7 @@ import gc
 import torch
 
 from ..evaluation import generate_answers
-from ..models import (build_tiny_causal_lm, fp32_trainable, load_causal_lm, load_reward_model, lora_config,
+from ..models import (fp32_trainable, load_reward_model, lora_config,
                       merge_and_save, with_lora)
 from ..ppo import PPOConfig, PPOTrainer, encode_prompts, evaluate_policy, make_value_model, track_resources, turn_suffix
 from ..rewards import build_tiny_reward_model, reward_scores
@@ -46,10 +46,7 @@ class PPOStage(Stage):
     # ---- models
     def policy_base(self):
         """03's model (else the base / tiny model) as a causal LM, without adapter."""
-        self.base_source = self.input_model()
-        if self.base_source is None:
-            return build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
-        return load_causal_lm(self.base_source, self.profile, quantize=True)
+        return self.causal_lm(prepare_kbit=False)
 
     def reward_model(self):
         """04's reward model; without it (saying so) a stand-in whose score head is random, so rewards mean nothing."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 
 from ..evaluation import perplexity
-from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
+from ..models import lora_config, merge_and_save, with_lora
 from ..sources import course_texts
 from .base import Stage
 
@@ -34,18 +34,7 @@ class PTStage(Stage):
     def build_model(self) -> None:
         """Base model, embeddings resized to the extended vocabulary, LoRA on every linear layer; the embedding and
         output layers are trained in full (`modules_to_save`) because the new tokens' rows start untrained."""
-        from peft import prepare_model_for_kbit_training
-
-        source = self.input_model()
-        if source is None:
-            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
-        else:
-            base = load_causal_lm(source, self.profile, quantize=True)
-        if base.get_input_embeddings().weight.shape[0] < len(self.tok):
-            base.resize_token_embeddings(len(self.tok), mean_resizing=True)
-        if self.profile.load_in_4bit:
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
-        self.base_source = source
+        base = self.causal_lm()
         self.model = with_lora(base, lora_config(self.profile, modules_to_save=["embed_tokens", "lm_head"]))
 
     def evaluate_before(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..evaluation import generate_answers
 from ..packing import use_varlen_attention
-from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
+from ..models import lora_config, merge_and_save, with_lora
 from ..sources import course_records
 from .base import Stage
 
@@ -38,15 +38,7 @@ class SFTStage(Stage):
 
     def build_model(self) -> None:
         """The input model (02's output, else the base) with LoRA adapters on every linear layer."""
-        from peft import prepare_model_for_kbit_training
-
-        self.base_source = self.input_model()
-        if self.base_source is None:
-            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
-        else:
-            base = load_causal_lm(self.base_source, self.profile, quantize=True)
-        if self.profile.load_in_4bit:
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+        base = self.causal_lm()
         self.model = with_lora(base, lora_config(self.profile))
 
     def answers_before(self) -> None:
