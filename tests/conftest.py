@@ -33,3 +33,43 @@ def tiny_model(tiny_profile, tiny_tokenizer):
     from helpers.models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tiny_profile, tiny_tokenizer, seed=0)
+
+
+def start_worker(script, tmp_path, name: str, *args: str):
+    """Start `script` (a training worker under tests/) as a subprocess logging to <tmp_path>/<name>.log.
+
+    The worker writes to <tmp_path>/<name>/out and its final weights to <tmp_path>/<name>.safetensors.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log = tmp_path / f"{name}.log"
+    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    cmd = [sys.executable, str(script), "--out", str(tmp_path / name / "out"), "--final",
+           str(tmp_path / f"{name}.safetensors"), *args]
+    with open(log, "w") as f:
+        return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=env, stdout=f,
+                                stderr=subprocess.STDOUT), log
+
+
+def kill_after_first_publish(proc, log, dest, timeout: float = 180):
+    """Wait until `dest` holds a complete published checkpoint, then SIGKILL `proc`; return that checkpoint."""
+    import signal
+    import time
+
+    from helpers.checkpoints import latest_complete
+
+    try:
+        deadline = time.monotonic() + timeout
+        while latest_complete(dest) is None:
+            assert proc.poll() is None, f"training ended before it was killed:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no checkpoint published:\n{log.read_text()}"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    return latest_complete(dest)

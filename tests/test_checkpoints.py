@@ -17,6 +17,8 @@ from helpers import checkpoints as ck
 from helpers.checkpoints import (MANIFEST, PublishCallback, check_output_dir, is_complete, latest_complete, problem,
                                  publish, resume_from)
 
+from .conftest import kill_after_first_publish, start_worker
+
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "_train_worker.py"
 
@@ -242,14 +244,6 @@ def test_publish_callback(local, dest):
 # ---------------------------------------------------------------- the key test: SIGKILL a training run, resume
 
 
-def _worker(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen, Path]:
-    log = tmp_path / f"{name}.log"
-    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
-    cmd = [sys.executable, str(WORKER), "--out", str(tmp_path / name / "out"), "--final",
-           str(tmp_path / f"{name}.safetensors"), *args]
-    with open(log, "w") as f:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT), log
-
 
 @pytest.mark.slow
 def test_killed_training_resumes_to_identical_weights(tmp_path):
@@ -257,26 +251,15 @@ def test_killed_training_resumes_to_identical_weights(tmp_path):
     from safetensors.torch import load_file
 
     drive = tmp_path / "drive"
-    full, full_log = _worker(tmp_path, "full", "--dest", str(tmp_path / "full-published"))
-    killed, killed_log = _worker(tmp_path, "killed", "--dest", str(drive), "--slow-after", "4")
-    try:
-        deadline = time.monotonic() + 180
-        while latest_complete(drive) is None:
-            assert killed.poll() is None, f"training ended before it was killed:\n{killed_log.read_text()}"
-            assert time.monotonic() < deadline, f"no checkpoint published:\n{killed_log.read_text()}"
-            time.sleep(0.1)
-        killed.send_signal(signal.SIGKILL)
-        killed.wait(timeout=30)
-    finally:
-        killed.kill()
-    assert killed.returncode == -signal.SIGKILL
+    full, full_log = start_worker(WORKER, tmp_path, "full", "--dest", str(tmp_path / "full-published"))
+    killed, killed_log = start_worker(WORKER, tmp_path, "killed", "--dest", str(drive), "--slow-after", "4")
+    killed_at = kill_after_first_publish(killed, killed_log, drive)
     assert not (tmp_path / "killed.safetensors").exists()
-    killed_at = latest_complete(drive)
     assert killed_at is not None and ck.step_of(killed_at) < 12
     start = load_file(killed_at / "model.safetensors")
 
     # A new VM: an empty local disk, only the Drive folder survives.
-    resumed, resumed_log = _worker(tmp_path, "resumed", "--dest", str(drive), "--resume")
+    resumed, resumed_log = start_worker(WORKER, tmp_path, "resumed", "--dest", str(drive), "--resume")
     assert resumed.wait(timeout=180) == 0, resumed_log.read_text()
     assert full.wait(timeout=180) == 0, full_log.read_text()
     resumed_text = resumed_log.read_text()

@@ -12,20 +12,12 @@ import torch
 from helpers.evaluation import early_late
 from helpers.profiles import get_profile
 from helpers.runs import find_output, stage_output
-from helpers.sources import shipped_path
 
-
-def require_shipped_data() -> None:
-    needed = [shipped_path(name, split) for name in ("preference", "pt", "general") for split in ("train", "valid")]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        pytest.skip(f"shipped data not written yet: {missing}")
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
     """A DPOStage trained under tiny in a fresh run directory; `start_loss` is the trainer's loss before step 1."""
-    require_shipped_data()
     from helpers.stages.dpo import DPOStage
 
     stage = DPOStage(root=tmp_path_factory.mktemp("run"), profile=get_profile("tiny"), seed=42)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import functools
@@ -18,6 +13,8 @@ import torch
 from helpers import ppo
 from helpers.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
                          response_mask, value_loss)
+
+from .conftest import kill_after_first_publish, start_worker
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "_ppo_worker.py"
@@ -250,14 +247,6 @@ def test_reward_model_path_scores_the_last_response_token(one_thread):
 # ---------------------------------------------------------------- SIGKILL a PPO run, resume it
 
 
-def _worker(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen, Path]:
-    log = tmp_path / f"{name}.log"
-    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
-    cmd = [sys.executable, str(WORKER), "--out", str(tmp_path / name / "out"), "--final",
-           str(tmp_path / f"{name}.safetensors"), *args]
-    with open(log, "w") as f:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT), log
-
 
 @pytest.mark.slow
 def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
@@ -266,26 +255,15 @@ def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
     from helpers.checkpoints import latest_complete, step_of
 
     drive = tmp_path / "drive"
-    full, full_log = _worker(tmp_path, "full", "--dest", str(tmp_path / "full-published"))  # the unbroken run
-    killed, killed_log = _worker(tmp_path, "killed", "--dest", str(drive), "--slow-after", "2")
-    try:
-        deadline = time.monotonic() + 120
-        while latest_complete(drive) is None:
-            assert killed.poll() is None, f"PPO ended before it was killed:\n{killed_log.read_text()}"
-            assert time.monotonic() < deadline, f"no checkpoint published:\n{killed_log.read_text()}"
-            time.sleep(0.1)
-        killed.send_signal(signal.SIGKILL)
-        killed.wait(timeout=30)
-    finally:
-        killed.kill()
-    assert killed.returncode == -signal.SIGKILL
-    killed_at = latest_complete(drive)
+    full, full_log = start_worker(WORKER, tmp_path, "full", "--dest", str(tmp_path / "full-published"))  # the unbroken run
+    killed, killed_log = start_worker(WORKER, tmp_path, "killed", "--dest", str(drive), "--slow-after", "2")
+    killed_at = kill_after_first_publish(killed, killed_log, drive)
     assert step_of(killed_at) in (2, 4), killed_log.read_text()
     assert sorted(p.name for p in killed_at.iterdir()) == ["MANIFEST.json", "optimizer.pt", "policy", "rng_state.pt",
                                                            "trainer_state.json", "value"]
 
     # A new VM: an empty local disk, only the Drive folder survives.
-    resumed, resumed_log = _worker(tmp_path, "resumed", "--dest", str(drive), "--resume")
+    resumed, resumed_log = start_worker(WORKER, tmp_path, "resumed", "--dest", str(drive), "--resume")
     assert resumed.wait(timeout=120) == 0, resumed_log.read_text()
     assert full.wait(timeout=120) == 0, full_log.read_text()
     text = resumed_log.read_text()
