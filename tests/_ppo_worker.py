@@ -8,7 +8,6 @@ python tests/_ppo_worker.py --out LOCAL --dest PUBLISHED --final WEIGHTS.safeten
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -20,18 +19,14 @@ STEPS, SAVE_STEPS = 6, 2
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--dest", required=True)
-    parser.add_argument("--final", required=True)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--slow-after", type=int, default=None)
-    a = parser.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+    from tests.conftest import worker_args
+
+    a = worker_args()
 
     import torch
     from safetensors.torch import save_file
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
     from tests.test_ppo import build_toy  # the same toy policy, value model, prompts and reward as the tests
 
     torch.set_num_threads(1)

@@ -8,7 +8,6 @@ python tests/_train_worker.py --out LOCAL --dest PUBLISHED --final WEIGHTS.safet
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -31,21 +30,16 @@ CHATS = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--dest", required=True)
-    parser.add_argument("--final", required=True)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--slow-after", type=int, default=None)
-    a = parser.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from conftest import SAMPLE, worker_args  # the same tokenizer as the tiny_tokenizer fixture
+
+    a = worker_args()
 
     import torch
     from safetensors.torch import save_file
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from conftest import SAMPLE  # the same tokenizer as the tiny_tokenizer fixture
 
     from helpers.checkpoints import PublishCallback, resume_from
     from helpers.data import normalise_records

@@ -73,3 +73,16 @@ def kill_after_first_publish(proc, log, dest, timeout: float = 180):
         proc.kill()
     assert proc.returncode == -signal.SIGKILL
     return latest_complete(dest)
+
+
+def worker_args():
+    """The command line every training worker takes (see start_worker)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--dest", required=True)
+    parser.add_argument("--final", required=True)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--slow-after", type=int, default=None)
+    return parser.parse_args()
