@@ -86,7 +86,7 @@ TINY = Profile(
                     num_key_value_heads=2, max_position_embeddings=512),
     stages={
         "pt": StageSettings(max_steps=150, batch_size=8, learning_rate=3e-3, max_length=128, save_steps=50),
-        "sft": StageSettings(max_steps=60, batch_size=2, learning_rate=5e-3, max_length=1024, save_steps=30),
+        "sft": StageSettings(max_steps=24, batch_size=8, learning_rate=8e-3, max_length=1024, save_steps=12),
         "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=512, save_steps=30),
         "ppo": StageSettings(max_steps=8, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=4),
         "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=512, save_steps=20),

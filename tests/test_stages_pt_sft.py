@@ -24,7 +24,7 @@ def pt(run_root, tiny_profile):
 
 @pytest.fixture(scope="module")
 def sft(pt, run_root, tiny_profile):
-    stage = SFTStage(root=run_root, profile=tiny_profile, max_steps=40)
+    stage = SFTStage(root=run_root, profile=tiny_profile)
     stage.run()
     return stage
 

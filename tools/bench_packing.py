@@ -35,8 +35,11 @@ def measure(packing: bool, steps: int, root: Path, batch_size: int | None = None
     stage.build_model()
     stage.build_trainer()
     pad = stage.tok.pad_token_id
+    loader = stage.trainer.get_train_dataloader()
+    steps = min(steps, len(loader))  # within one epoch, so the batches counted here are the ones trained on
+    stage.trainer.args.max_steps = steps
     real, total = [], 0
-    for i, batch in enumerate(stage.trainer.get_train_dataloader()):
+    for i, batch in enumerate(loader):
         if i == steps:
             break
         ids = batch["input_ids"]
@@ -68,7 +71,7 @@ class StepTimer(TrainerCallback):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=30, help="at most one epoch: fewer when an epoch is shorter")
     parser.add_argument("--batch-size", type=int, help="default: the tiny profile's SFT batch size")
     args = parser.parse_args()
     torch.set_num_threads(2)
