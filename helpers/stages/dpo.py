@@ -64,10 +64,7 @@ class DPOStage(Stage):
         self.trainer = DPOTrainer(model=self.base, ref_model=None, args=self.dpo_config(),
                                   train_dataset=self.data["train"], processing_class=self.tok,
                                   peft_config=lora_config(self.profile), callbacks=self.callbacks())
-        self.model = self.trainer.model
-        for param in self.model.parameters():  # TRL casts a 4-bit model's adapter to bf16: keep float32 weights
-            if param.requires_grad and param.dtype != torch.float32:  # (fp16 AMP and small learning rates need them)
-                param.data = param.data.float()
+        self.model = self.trainer.model  # float32 adapter weights are restored by Stage.train_resumable
         self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
 
     def batch(self, n: int = 8) -> dict[str, torch.Tensor]:
