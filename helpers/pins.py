@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10 on older Colab images
-    import tomli as tomllib  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 _REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$")
@@ -30,12 +26,13 @@ def requirements(extras: tuple[str, ...] = ()) -> list[str]:
     return reqs
 
 
-def pinned() -> dict[str, str]:
-    """name -> exact version for every `==` pin (core and all extras), plus torch from [tool.workbook]."""
+def pinned(extras: tuple[str, ...] | None = None) -> dict[str, str]:
+    """name -> exact version for every `==` pin of the core and the named extras (None: all extras),
+    plus torch from [tool.workbook]."""
     out: dict[str, str] = {}
-    proj = pyproject()["project"]
-    reqs = list(proj["dependencies"]) + [r for rs in proj["optional-dependencies"].values() for r in rs]
-    for req in reqs:
+    if extras is None:
+        extras = tuple(pyproject()["project"]["optional-dependencies"])
+    for req in requirements(extras):
         name, spec = _REQ.match(req).groups()  # type: ignore[union-attr]
         if spec.startswith("=="):
             out[name.lower()] = spec[2:].strip()
@@ -61,10 +58,11 @@ def environment_yml() -> str:
     )
 
 
-def mismatches() -> dict[str, tuple[str, str | None]]:
-    """Pinned packages whose installed version differs: name -> (pinned, installed or None)."""
+def mismatches(extras: tuple[str, ...] | None = None) -> dict[str, tuple[str, str | None]]:
+    """Installed packages pinned (core + the named extras; None: all) at another version: name -> (pinned, installed).
+    torch is never reported: Colab keeps its own."""
     bad: dict[str, tuple[str, str | None]] = {}
-    for name, want in pinned().items():
+    for name, want in pinned(extras).items():
         try:
             have: str | None = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -5,9 +5,13 @@ import importlib
 import inspect
 import json
 import re
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from helpers import pins
 
@@ -37,6 +41,108 @@ def test_environment_yml_is_derived_from_pyproject():
 
 def test_installed_versions_match_pins():
     assert pins.mismatches() == {}
+
+
+def _floor(spec: SpecifierSet, candidates) -> Version:
+    """The lowest of `candidates` that `spec` allows."""
+    return min(v for v in map(Version, candidates) if v in spec)
+
+
+PYTHONS = [f"3.{minor}" for minor in range(8, 16)]
+
+
+def test_requires_python_covers_every_pinned_library():
+    """Our Python floor is one every pinned library accepts (their own Requires-Python, as installed)."""
+    project = pins.pyproject()["project"]
+    ours = SpecifierSet(project["requires-python"])
+    floor = _floor(ours, PYTHONS)
+    refusing = {}
+    for name in pins.pinned():
+        try:
+            theirs = metadata.metadata(name).get("Requires-Python")
+        except metadata.PackageNotFoundError:
+            continue  # e.g. bitsandbytes ([colab] extra) is not installed locally
+        if theirs and floor not in SpecifierSet(theirs):
+            refusing[name] = theirs
+    assert not refusing, f"requires-python {ours} allows Python {floor}, which these pins refuse: {refusing}"
+    assert Version(pins.pyproject()["tool"]["workbook"]["python"]) in ours  # environment.yml's Python
+    # no requirement left for Pythons below the floor (e.g. the old tomli fallback)
+    for req in map(Requirement, pins.requirements(tuple(project["optional-dependencies"]))):
+        if req.marker is not None:
+            assert any(req.marker.evaluate({"python_version": v, "python_full_version": v + ".0"})
+                       for v in PYTHONS if Version(v) >= floor), f"{req} never applies at Python >= {floor}"
+
+
+def _torch_floors():
+    """name -> the lowest torch each installed pinned library accepts (unconditional or its `torch` extra)."""
+    floors = {}
+    for name in pins.pinned():
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for req in map(Requirement, requires):
+            if req.name == "torch" and (req.marker is None or req.marker.evaluate({"extra": "torch"})):
+                for spec in req.specifier:
+                    if spec.operator in (">=", "==", "~="):
+                        floors[name] = max(floors.get(name, Version("0")), Version(spec.version))
+    # transformers disables torch below its minimum (a log line, then "PyTorch was not found"): read it from source
+    from transformers.utils import import_utils
+
+    source = inspect.getsource(import_utils.is_torch_available)
+    found = [Version(v) for v in re.findall(r'version\.parse\("([0-9.]+)"\)', source)]
+    assert found, "the torch check of transformers moved: update this test"
+    floors["transformers (is_torch_available)"] = max(found)
+    return floors
+
+
+def test_torch_floor_covers_what_the_pins_need():
+    deps = [Requirement(r) for r in pins.requirements() if Requirement(r).name == "torch"]
+    assert len(deps) == 1
+    ours = deps[0].specifier
+    floor = min(Version(s.version) for s in ours if s.operator in (">=", "=="))
+    floors = _torch_floors()
+    assert floors["transformers (is_torch_available)"] >= Version("2.6")
+    too_low = {name: str(v) for name, v in floors.items() if v > floor}
+    assert not too_low, f"torch floor {ours} is below what these pins need: {too_low}"
+    assert Version(pins.pinned()["torch"]) in ours, "[tool.workbook].torch (make setup) must satisfy the range"
+
+
+BADGE_URL = re.compile(r"https://colab\.research\.google\.com/github/([^/\s)]+/[^/\s)]+)/blob/main/notebooks/")
+
+
+def repository_copies(root: Path = ROOT) -> dict[str, str]:
+    """Every place that spells the GitHub repository, and what it says there (`where` -> OWNER/NAME)."""
+    copies = {}
+    project = pins.pyproject(root)["project"]
+    for key, url in project.get("urls", {}).items():
+        copies[f"pyproject [project.urls] {key}"] = url.removeprefix("https://github.com/")
+    setup = (root / "colab" / "setup_cell.py").read_text()
+    for i, repo in enumerate(re.findall(r'"WORKBOOK_REPO", "https://github\.com/([^"]+)"', setup)):
+        copies[f"colab/setup_cell.py #{i}"] = repo
+    for i, repo in enumerate(BADGE_URL.findall((root / "README.md").read_text())):
+        copies[f"README.md badge #{i}"] = repo
+    for nb in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        first = json.loads(nb.read_text(encoding="utf-8"))["cells"][0]
+        for i, repo in enumerate(BADGE_URL.findall("".join(first["source"]))):
+            copies[f"{nb.name} badge #{i}"] = repo
+    return copies
+
+
+def test_repository_is_one_constant():
+    """[tool.workbook].repository is the one source; `python tools/nb.py set-repo OWNER/NAME` rewrites the copies."""
+    from helpers.colab import colab_badge, repository
+
+    repo = pins.pyproject()["tool"]["workbook"]["repository"]
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repo)
+    assert repository() == repo and f"/github/{repo}/blob/main/notebooks/02_pt.ipynb" in colab_badge("02_pt.ipynb")
+    copies = repository_copies()
+    where = set(copies)
+    assert {"pyproject [project.urls] Repository", "colab/setup_cell.py #0"} <= where
+    assert sum(w.startswith("README.md badge") for w in where) == len(NOTEBOOKS)
+    assert all(any(w.startswith(nb.name) for w in where) for nb in NOTEBOOKS)
+    wrong = {w: r for w, r in copies.items() if r != repo}
+    assert not wrong, f"copies that differ from [tool.workbook].repository = {repo!r}: {wrong}"
 
 
 def test_makefile_installs_the_pinned_torch_first():
