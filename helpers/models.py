@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -63,12 +64,67 @@ def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTraine
     return model
 
 
-def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save: list[str] | None = None):
-    """LoRA on every linear layer of the blocks (the QLoRA recipe)."""
+def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save: list[str] | None = None,
+                trainable_token_indices: list[int] | dict[str, list[int]] | None = None):
+    """LoRA on every linear layer of the blocks (the QLoRA recipe); optionally whole modules or single embedding rows
+    trained too (see embedding_training)."""
     from peft import LoraConfig
 
     return LoraConfig(r=profile.lora_r, lora_alpha=profile.lora_alpha, lora_dropout=0.0, target_modules=LORA_TARGETS,
-                      task_type=task_type, modules_to_save=modules_to_save)
+                      task_type=task_type, modules_to_save=modules_to_save,
+                      trainable_token_indices=trainable_token_indices)
+
+
+def autocast_for(model):
+    """Autocast in the model's half dtype when it holds fp16/bf16 weights (its trained parts may be float32: LoRA,
+    a score head, new embedding rows), as the Trainer does during training; else a context that does nothing."""
+    param = next((p for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
+    if param is None:
+        return nullcontext()
+    return torch.autocast(param.device.type, dtype=param.dtype)
+
+
+def ties_embeddings(model) -> bool:
+    """True when the output layer shares its weight with the input embedding (Qwen2.5-0.5B does)."""
+    out = model.get_output_embeddings()
+    return out is not None and out.weight is model.get_input_embeddings().weight
+
+
+def init_new_token_rows(model, tokenizer: PreTrainedTokenizerBase, base_tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Give every token the base tokenizer lacks (ids from len(base_tokenizer) on) a trained starting point: the mean of
+    the rows of the base pieces its text splits into, in the input embedding and (when not tied) the output layer.
+    Grows the embedding first if the tokenizer is longer than it. Returns the new token ids.
+
+    Qwen2.5 has 151,936 embedding rows for 151,665 tokens: the first 271 added tokens land on rows that exist but were
+    never trained, so "resize only when too small" is not enough — every added row is set here."""
+    first, n = len(base_tokenizer), len(tokenizer)
+    if n <= first:
+        return []
+    if model.get_input_embeddings().weight.shape[0] < n:
+        model.resize_token_embeddings(n, mean_resizing=False)
+    layers = [model.get_input_embeddings().weight]
+    if model.get_output_embeddings() is not None and not ties_embeddings(model):
+        layers.append(model.get_output_embeddings().weight)
+    new_ids = list(range(first, n))
+    with torch.no_grad():
+        for weight in layers:
+            fallback = weight[:first].float().mean(0)
+            for i in new_ids:
+                pieces = [p for p in base_tokenizer.encode(tokenizer.decode([i]), add_special_tokens=False) if p < first]
+                row = weight[pieces].float().mean(0) if pieces else fallback
+                weight[i] = row.to(weight.dtype)
+    return new_ids
+
+
+def embedding_training(model, new_ids: list[int]) -> dict:
+    """LoraConfig keywords that train the embedding rows of `new_ids` — only those rows, and only their update is
+    saved (PEFT trainable tokens): a checkpoint holds len(new_ids) rows instead of two full vocabulary matrices.
+    A tied output layer follows the input rows; an untied one gets its own trainable rows."""
+    if not new_ids:
+        return {}
+    if ties_embeddings(model) or model.get_output_embeddings() is None:
+        return {"trainable_token_indices": list(new_ids)}
+    return {"trainable_token_indices": {"embed_tokens": list(new_ids), "lm_head": list(new_ids)}}
 
 
 def fp32_trainable(model) -> None:

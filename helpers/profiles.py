@@ -1,11 +1,17 @@
-"""Hardware profiles: one switch (WORKBOOK_PROFILE = tiny | t4 | ampere) that sets every stage's knobs."""
+"""Hardware profiles: one switch (WORKBOOK_PROFILE = tiny | t4 | ampere | rehearsal) that sets every stage's knobs.
+
+`rehearsal` is the GPU path (ampere: bf16, hub data layout, a Qwen2.5-shaped model) rehearsed on a CPU without the hub:
+a local stand-in for Qwen2.5-0.5B (its real tokenizer, tied 151,936-row embeddings, a tiny random body) and the hub's
+files served from a local mirror, both built on first use (helpers.rehearsal). `make test` runs every notebook
+under it, so dtype, device, tied-embedding and data-format failures show up in CI.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, replace
 
-PROFILES = ("tiny", "t4", "ampere")
+PROFILES = ("tiny", "t4", "ampere", "rehearsal")
 STAGES = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
 
 
@@ -38,6 +44,8 @@ class Profile:
     tokenizer_vocab: dict[str, int]  # vocab size per trained tokenizer in 01
     tiny_model: dict = field(default_factory=dict)  # config overrides of the tiny random-init model
     stages: dict[str, StageSettings] = field(default_factory=dict)
+    tokenizer_docs: int | None = None  # domain documents 01 trains its tokenizers on (None: all)
+    hub_mirror: str | None = None  # a local folder serving the hub's files (rehearsal); else WORKBOOK_HUB_MIRROR
 
     def stage(self, name: str) -> StageSettings:
         if name not in self.stages:
@@ -63,12 +71,9 @@ class Profile:
         return "\n".join(lines)
 
 
-_HUB = {
-    "pt": "shibing624/medical:pretrain",
-    "sft": "shibing624/medical:finetune",
-    "preference": "shibing624/medical:reward",
-    "text2sql": "xlangai/spider",
-}
+# Hub dataset repository per course dataset; helpers.sources knows each one's files (pinned revision).
+_HUB = {"pt": "shibing624/medical", "sft": "shibing624/medical", "preference": "shibing624/medical",
+        "text2sql": "xlangai/spider"}
 
 TINY = Profile(
     name="tiny",
@@ -106,6 +111,7 @@ T4 = Profile(
     lora_alpha=32,
     domain_tokens=2000,
     tokenizer_vocab={"bpe": 20000, "wordpiece": 20000, "unigram": 20000, "general": 20000, "domain": 20000},
+    tokenizer_docs=20000,
     stages={
         "pt": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=512, save_steps=50),
         "sft": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=1024, save_steps=50),
@@ -124,11 +130,31 @@ AMPERE = replace(
     stages={k: replace(v, batch_size=v.batch_size * 2, grad_accum=max(1, v.grad_accum // 2)) for k, v in T4.stages.items()},
 )
 
-_BY_NAME = {p.name: p for p in (TINY, T4, AMPERE)}
+# The ampere code path (bf16, no 4-bit) on a CPU: base and SQL models are local stand-ins, data comes through the hub
+# code path from a local mirror; few steps and short sequences (a 151,936-row vocabulary is slow on a CPU).
+REHEARSAL = replace(
+    AMPERE,
+    name="rehearsal",
+    base_model=None,  # filled in by get_profile: the stand-in's folder
+    sql_model=None,
+    domain_tokens=300,  # more than the 271 unused rows of Qwen2.5's embedding: the resize path runs too
+    tokenizer_vocab={"bpe": 2000, "wordpiece": 2000, "unigram": 2000, "general": 1200, "domain": 1600},
+    tokenizer_docs=None,
+    stages={
+        "pt": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=64, save_steps=2),
+        "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
+        "rm": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
+        "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1),
+        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
+        "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2),
+    },
+)
+
+_BY_NAME = {p.name: p for p in (TINY, T4, AMPERE, REHEARSAL)}
 
 
 def detect() -> str:
-    """tiny without a GPU; t4 below compute capability 8 (no bf16); ampere otherwise."""
+    """tiny without a GPU; t4 below compute capability 8 (no bf16); ampere otherwise (rehearsal is never detected)."""
     try:
         import torch
     except ImportError:
@@ -142,16 +168,24 @@ def detect() -> str:
 def get_profile(name: str | None = None) -> Profile:
     """The profile named, else WORKBOOK_PROFILE, else the one detected from the hardware.
 
-    WORKBOOK_BASE_MODEL (a hub id or a local folder) and WORKBOOK_DATA_SOURCE (shipped | hub) override the
-    profile's base model and data source, e.g. to try another model or to run a GPU profile without the hub.
+    WORKBOOK_BASE_MODEL and WORKBOOK_SQL_MODEL (hub ids or local folders) and WORKBOOK_DATA_SOURCE (shipped | hub)
+    override the profile's models and data source, e.g. to try another model or to run a GPU profile without the hub.
     """
     name = name or os.environ.get("WORKBOOK_PROFILE") or detect()
     name = name.strip().lower()
     if name not in _BY_NAME:
         raise ValueError(f"unknown profile {name!r}: WORKBOOK_PROFILE must be one of {', '.join(PROFILES)}")
     profile = _BY_NAME[name]
+    if name == "rehearsal":
+        from .rehearsal import ensure_assets
+
+        assets = ensure_assets()
+        profile = replace(profile, base_model=str(assets["base"]), sql_model=str(assets["sql"]),
+                          hub_mirror=str(assets["mirror"]))
     if os.environ.get("WORKBOOK_BASE_MODEL"):
         profile = replace(profile, base_model=os.environ["WORKBOOK_BASE_MODEL"])
+    if os.environ.get("WORKBOOK_SQL_MODEL"):
+        profile = replace(profile, sql_model=os.environ["WORKBOOK_SQL_MODEL"])
     source = os.environ.get("WORKBOOK_DATA_SOURCE")
     if source:
         if source not in ("shipped", "hub"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoints import PublishCallback, resume_from
-from ..models import build_tiny_causal_lm, fp32_trainable, load_causal_lm
+from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
 from ..profiles import Profile, get_profile
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
 
@@ -20,11 +20,11 @@ class Stage:
     steps: tuple[str, ...] = ()
 
     def __init__(self, root: str | Path | None = None, profile: Profile | None = None, max_steps: int | None = None,
-                 seed: int = 42):
+                 seed: int = 42, batch_size: int | None = None, max_length: int | None = None):
         self.profile = profile or get_profile()
         self.root = Path(root).resolve() if root else run_dir()
-        settings = self.profile.stage(self.name)
-        self.settings = replace(settings, max_steps=max_steps) if max_steps else settings
+        overrides = dict(max_steps=max_steps, batch_size=batch_size, max_length=max_length)
+        self.settings = replace(self.profile.stage(self.name), **{k: v for k, v in overrides.items() if v})
         self.seed = seed
         self.dir = stage_dir(self.name, self.root)
         self.publish_dir = self.dir / "checkpoints"  # on Drive when the run is: survives a disconnect
@@ -81,14 +81,30 @@ class Stage:
         from peft import prepare_model_for_kbit_training
 
         self.base_source = self.input_model()
+        self.new_token_ids: list[int] = []
         if self.base_source is None:
             return build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
         base = load_causal_lm(self.base_source, self.profile, quantize=True)
-        if base.get_input_embeddings().weight.shape[0] < len(self.tok):
-            base.resize_token_embeddings(len(self.tok), mean_resizing=True)
+        self.prepare_vocabulary(base)
         if prepare_kbit and self.profile.load_in_4bit:
             base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
         return base
+
+    def prepare_vocabulary(self, model) -> None:
+        """Fit `model` to the tokenizer. Loaded from the profile's base model, 01's added tokens get rows initialised
+        from their pieces (helpers.models.init_new_token_rows; their ids in self.new_token_ids); a previous stage's
+        output has them trained already (only grown if a longer tokenizer came with it)."""
+        from transformers import AutoTokenizer
+
+        self.new_token_ids = []
+        if self.base_source is not None and str(self.base_source) == str(self.profile.base_model):
+            base_tok = AutoTokenizer.from_pretrained(self.base_source, trust_remote_code=False)
+            self.new_token_ids = init_new_token_rows(model, self.tok, base_tok)
+            if self.new_token_ids:
+                print(f"{len(self.new_token_ids)} tokens added in 01 (ids {self.new_token_ids[0]}–"
+                      f"{self.new_token_ids[-1]}): rows set to the mean of their pieces' rows in {self.base_source}.")
+        elif model.get_input_embeddings().weight.shape[0] < len(self.tok):
+            model.resize_token_embeddings(len(self.tok), mean_resizing=True)
 
     def training_kwargs(self) -> dict:
         """TrainingArguments keywords common to every stage (local output_dir, steps, precision, saving)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 
 from ..evaluation import perplexity
-from ..models import lora_config, merge_and_save, with_lora
+from ..models import embedding_training, lora_config, merge_and_save, with_lora
 from ..sources import course_texts
 from .base import Stage
 
@@ -32,10 +32,15 @@ class PTStage(Stage):
         self.metrics.update(train_blocks=len(self.blocks["train"]), valid_blocks=len(self.blocks["valid"]))
 
     def build_model(self) -> None:
-        """Base model, embeddings resized to the extended vocabulary, LoRA on every linear layer; the embedding and
-        output layers are trained in full (`modules_to_save`) because the new tokens' rows start untrained."""
+        """Base model fitted to 01's vocabulary, LoRA on every linear layer, and the embedding rows of the added tokens
+        trained too (only those rows: PEFT trainable tokens; a tied output layer follows). A random-init base (tiny)
+        has nothing in its embeddings for LoRA to steer: its embedding and output layers are trained in full."""
         base = self.causal_lm()
-        self.model = with_lora(base, lora_config(self.profile, modules_to_save=["embed_tokens", "lm_head"]))
+        if self.base_source is None:
+            extra: dict = {"modules_to_save": ["embed_tokens", "lm_head"]}
+        else:
+            extra = embedding_training(base, self.new_token_ids)
+        self.model = with_lora(base, lora_config(self.profile, **extra))
 
     def evaluate_before(self) -> None:
         self.save_metrics(ppl_before=perplexity(self.model, self.blocks["valid"]))

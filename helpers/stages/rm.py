@@ -41,8 +41,7 @@ class RMStage(Stage):
         else:
             torch.manual_seed(self.seed)  # the new score head is initialised at random
             base = load_reward_model(self.base_source, self.profile, self.tok)
-            if base.get_input_embeddings().weight.shape[0] < len(self.tok):  # a hub base and 01's extended vocabulary
-                base.resize_token_embeddings(len(self.tok), mean_resizing=True)
+            self.prepare_vocabulary(base)  # from the base model: 01's added tokens get initialised rows
         base.config.pad_token_id = self.tok.pad_token_id
         self.model = with_lora(base, lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
 
