@@ -8,7 +8,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # No downloads from the hub in tests or CI: everything comes from data/ and the tiny profile.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
 
-.PHONY: setup course test clean
+.PHONY: setup course test rehearsal clean
 
 setup: $(STAMP)
 
@@ -23,12 +23,21 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m helpers.course $(NOTEBOOKS)
 
-# Unit tests, then nbval on every notebook in order under the tiny profile, sharing one fresh run directory.
+# Unit tests, then nbval on every notebook in order under the tiny profile, sharing one fresh run directory;
+# then every notebook once more under the rehearsal profile (the GPU code path on a CPU; outputs not compared).
 test: $(STAMP)
 	rm -rf runs/test
 	$(OFFLINE) WORKBOOK_PROFILE=tiny WORKBOOK_RUN_DIR=$(CURDIR)/runs/test \
 	  $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg -q -rfE --durations=15
+	$(MAKE) rehearsal
+
+# The learner's GPU path rehearsed on a CPU: bf16, a Qwen2.5-shaped stand-in (real tokenizer, tied 151,936-row
+# embedding), hub data through the hub code path from a local mirror (helpers.rehearsal builds both on first use).
+rehearsal: $(STAMP)
+	rm -rf runs/rehearsal
+	$(OFFLINE) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
+	  $(BIN)/python -m helpers.course $(NOTEBOOKS) --timeout 900
 
 clean:
 	rm -rf runs $(VENV)

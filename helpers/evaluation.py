@@ -6,16 +6,22 @@ import math
 
 import torch
 
+from .generation import generate_plain
+
 
 @torch.no_grad()
 def perplexity(model, blocks: list[list[int]], batch_size: int = 8) -> float:
-    """exp(mean next-token loss) over fixed-length blocks of token ids."""
+    """exp(mean next-token loss) over fixed-length blocks of token ids (under autocast for a half-precision model with
+    float32 trained parts, as in training)."""
+    from .models import autocast_for
+
     model.eval()
     device = next(model.parameters()).device
     total, count = 0.0, 0
     for i in range(0, len(blocks), batch_size):
         ids = torch.tensor(blocks[i:i + batch_size], device=device)
-        logits = model(input_ids=ids).logits[:, :-1].float()
+        with autocast_for(model):
+            logits = model(input_ids=ids).logits[:, :-1].float()
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1),
                                                  reduction="sum")
         total += loss.item()
@@ -25,15 +31,15 @@ def perplexity(model, blocks: list[list[int]], batch_size: int = 8) -> float:
 
 @torch.no_grad()
 def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 48) -> list[str]:
-    """Greedy answers of a chat model to conversations that end with a user turn."""
+    """Greedy answers (argmax of the raw logits, up to EOS) of a chat model to conversations ending with a user turn;
+    the model's generation_config (repetition penalty & co.) is ignored."""
     model.eval()
     device = next(model.parameters()).device
     answers = []
     for messages in prompts:
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                             return_dict=True)["input_ids"].to(device)
-        out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-                             eos_token_id=tokenizer.eos_token_id)
+        out = generate_plain(model, tokenizer, ids, max_new_tokens=max_new_tokens)
         answers.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip())
     return answers
 

@@ -75,13 +75,18 @@ def lora_config(profile: Profile, task_type: str = "CAUSAL_LM", modules_to_save:
                       trainable_token_indices=trainable_token_indices)
 
 
+def half_dtype(model) -> torch.dtype | None:
+    """float16 or bfloat16 when the model holds weights in that dtype, else None."""
+    return next((p.dtype for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
+
+
 def autocast_for(model):
     """Autocast in the model's half dtype when it holds fp16/bf16 weights (its trained parts may be float32: LoRA,
     a score head, new embedding rows), as the Trainer does during training; else a context that does nothing."""
-    param = next((p for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
-    if param is None:
+    dtype = half_dtype(model)
+    if dtype is None:
         return nullcontext()
-    return torch.autocast(param.device.type, dtype=param.dtype)
+    return torch.autocast(next(model.parameters()).device.type, dtype=dtype)
 
 
 def ties_embeddings(model) -> bool:

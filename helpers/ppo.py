@@ -20,9 +20,18 @@ values start as the reward model's own estimates. It is trained with LoRA on the
 the score head (peft `modules_to_save`). With that adapter disabled the same network *is* the frozen reward model:
 one backbone serves reward and value, as the policy's backbone serves policy and reference.
 
-Checkpoints: `<output_dir>/checkpoint-<step>/` holds both adapters (policy/, value/), the optimizer, the step, β,
-the log and the RNG state, and is published with helpers.checkpoints.publish; `train()` resumes from
-latest_complete. Each step's randomness (sampling, minibatch order) is seeded from (seed, step), so a resumed run
+Sampling draws from exactly softmax(logits / T) of the policy, the distribution whose log-probs PPO computes: the
+model's own generation_config (repetition penalty, top-k, ...) is ignored (helpers.generation).
+
+Precision: a model that holds float16/bfloat16 weights runs its forward passes under autocast in that dtype (its
+float32 LoRA weights and value head copy stay float32); log-probs, values, rewards, advantages and losses are float32.
+With float16 the loss is scaled (torch.amp.GradScaler) so that small gradients do not underflow; a step whose
+gradients overflowed is skipped and the scale lowered. A loss that is itself inf or NaN stops training with
+NonFiniteLossError before the optimizer steps.
+
+Checkpoints: `<output_dir>/checkpoint-<step>/` holds both adapters (policy/, value/), the optimizer, the gradient
+scaler, the step, β, the log and the RNG state, and is published with helpers.checkpoints.publish; `train()` resumes
+from latest_complete. Each step's randomness (sampling, minibatch order) is seeded from (seed, step), so a resumed run
 repeats the uninterrupted one exactly.
 """
 
@@ -40,7 +49,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .models import autocast_for, half_dtype
+
 RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A PPO loss (or, without a gradient scaler, a gradient) came out inf or NaN; the optimizer did not step."""
 
 
 @dataclass
@@ -181,9 +196,10 @@ def token_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -
     """A sequence-classification model's one-output score head applied at every position: [batch, length]."""
     hf = _inner(model)
     backbone = getattr(hf, hf.base_model_prefix)
-    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask,
-                      position_ids=positions(attention_mask)).last_hidden_state
-    return hf.score(hidden).squeeze(-1).float()
+    with autocast_for(model):
+        hidden = backbone(input_ids=input_ids, attention_mask=attention_mask,
+                          position_ids=positions(attention_mask)).last_hidden_state
+    return hf.score(hidden).squeeze(-1).float()  # outside autocast: a float32 head computes in float32
 
 
 def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -199,13 +215,14 @@ def positions(attention_mask: torch.Tensor) -> torch.Tensor:
 
 def make_value_model(reward_model, lora):
     """The value model: `reward_model` with a LoRA adapter and a trainable float32 copy of its score head. With the
-    adapter disabled it is the unchanged reward model."""
+    adapter disabled it is the unchanged reward model. Each score head casts its input to its own dtype."""
     from .models import with_lora
 
     model = with_lora(reward_model, lora)
     for head in _inner(model).score.modules():
-        if isinstance(head, torch.nn.Linear) and head.weight.requires_grad:  # the copy that is trained
-            head.float()
+        if isinstance(head, torch.nn.Linear):  # the frozen original and the trained copy
+            if head.weight.requires_grad:
+                head.float()
             head.register_forward_pre_hook(lambda m, args: tuple(a.to(m.weight.dtype) for a in args))
     return model
 
@@ -238,20 +255,19 @@ def left_pad(rows: Sequence[list[int]], pad_id: int, device) -> tuple[torch.Tens
 @torch.no_grad()
 def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, temperature: float = 1.0,
            seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sample one response per prompt (seeded, without touching the global RNG); (query, query mask, responses
-    padded to max_new_tokens with pad after EOS)."""
-    from transformers import GenerationConfig
+    """Sample one response per prompt from softmax(logits / temperature), whatever the model's generation_config
+    says (seeded, without touching the global RNG; greedy when seed is None); (query, query mask, responses padded
+    to max_new_tokens with pad after EOS)."""
+    from .generation import generate_plain
 
     device = next(policy.parameters()).device
     query, query_mask = left_pad(prompts, tokenizer.pad_token_id, device)
-    config = GenerationConfig(do_sample=seed is not None, temperature=temperature if seed is not None else None,
-                              top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                              eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id, use_cache=True)
     policy.eval()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), autocast_for(policy):
         if seed is not None:
             torch.manual_seed(seed)
-        out = policy.generate(input_ids=query, attention_mask=query_mask, generation_config=config)
+        out = generate_plain(policy, tokenizer, query, query_mask, max_new_tokens=max_new_tokens,
+                             do_sample=seed is not None, temperature=temperature)
     responses = out[:, query.shape[1]:]
     responses = F.pad(responses, (0, max_new_tokens - responses.shape[1]), value=tokenizer.pad_token_id)
     mask, _ = response_mask(responses, tokenizer.eos_token_id)
@@ -279,6 +295,8 @@ class PPOTrainer:
         self.device = next(policy.parameters()).device
         self.params = [p for m in (policy, value_model) for p in m.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate)
+        fp16 = any(half_dtype(m) == torch.float16 for m in (policy, value_model))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=fp16)  # off: scale() and unscale_() do nothing
         self.kl_ctl = (AdaptiveKL(config.kl_coef, config.target_kl, config.kl_horizon) if config.adaptive_kl
                        else FixedKL(config.kl_coef))
         self.global_step = 0
@@ -352,11 +370,13 @@ class PPOTrainer:
         return ids, attn
 
     def response_logits(self, model, b: dict) -> torch.Tensor:
-        """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature."""
+        """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature, in
+        float32."""
         ids, attn = self.sequences(b)
         q = b["query"].shape[1]
-        logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits
-        return logits[:, q - 1:-1] / self.config.temperature
+        with autocast_for(model):
+            logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits
+        return logits[:, q - 1:-1].float() / self.config.temperature
 
     def response_values(self, b: dict) -> torch.Tensor:
         """V(state before each response token): the value head at the position that predicts that token."""
@@ -381,10 +401,15 @@ class PPOTrainer:
                 pg_loss, clipfrac = policy_loss(logprobs, mb["logprobs"], mb["advantages"], mb["mask"], c.cliprange)
                 vf_loss, vf_clipfrac = value_loss(values, mb["values"], mb["returns"], mb["mask"], c.cliprange_value)
                 loss = pg_loss + c.vf_coef * vf_loss
+                self.check_finite(step, batch, policy_loss=pg_loss, value_loss=vf_loss)
                 self.optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.params, c.max_grad_norm)
-                self.optimizer.step()
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.params, c.max_grad_norm)
+                if not self.scaler.is_enabled():  # with a scaler, inf gradients are normal: it skips the step
+                    self.check_finite(step, batch, gradient_norm=grad_norm)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
                 with torch.no_grad():
                     approx_kl = 0.5 * masked_mean((logprobs - mb["logprobs"]) ** 2, mb["mask"])
                 for k, v in zip(stats, (pg_loss, vf_loss, clipfrac, vf_clipfrac, approx_kl)):
@@ -392,6 +417,17 @@ class PPOTrainer:
         self.policy.eval()
         self.value_model.eval()
         return {k: sum(v) / len(v) for k, v in stats.items()}
+
+    def check_finite(self, step: int, batch: dict, **values: torch.Tensor) -> None:
+        """Stop with NonFiniteLossError, before the optimizer steps, when one of `values` is inf or NaN."""
+        bad = {name: float(v.detach()) for name, v in values.items() if not torch.isfinite(v).all()}
+        if not bad:
+            return
+        names = ", ".join(f"{name.replace('_', ' ')} = {v}" for name, v in bad.items())
+        raise NonFiniteLossError(
+            f"PPO step {step + 1}: {names} (mean score of the rollout: {float(batch['scores'].mean()):.4g}); the "
+            "optimizer did not step. Try a lower learning_rate, a GPU with bfloat16 instead of float16 (not a T4), "
+            "a smaller max_new_tokens, or check the reward model / reward function if the score is not finite.")
 
     def step(self) -> dict:
         """One PPO step: rollout, update, adapt β, log."""
@@ -439,6 +475,7 @@ class PPOTrainer:
         self.policy.save_pretrained(folder / "policy")
         self.value_model.save_pretrained(folder / "value")
         torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        torch.save(self.scaler.state_dict(), folder / "scaler.pt")  # empty without float16
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -474,6 +511,8 @@ class PPOTrainer:
             if result.unexpected_keys:
                 raise ValueError(f"{folder / name} does not fit this model: unexpected {result.unexpected_keys[:3]}")
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
+        if (folder / "scaler.pt").exists():
+            self.scaler.load_state_dict(torch.load(folder / "scaler.pt"))
         rng = torch.load(folder / "rng_state.pt", weights_only=False)
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and torch.cuda.is_available():
@@ -502,9 +541,10 @@ def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tok
         mask, _ = response_mask(responses, tokenizer.eos_token_id)
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
         q = query.shape[1]
-        logits = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
-        with policy.disable_adapter():
-            ref = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
+        with autocast_for(policy):
+            logits = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
+            with policy.disable_adapter():
+                ref = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
         kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
         lengths += mask.sum(1).tolist()
         texts += [tokenizer.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
-from .models import tiny_config
+from .models import autocast_for, tiny_config
 from .profiles import Profile
 
 
@@ -39,10 +37,6 @@ def reward_scores(model, tokenizer: PreTrainedTokenizerBase, prompts: list[list[
     if pad is None or model.config.pad_token_id != pad:
         raise ValueError(f"the reward model's config.pad_token_id ({model.config.pad_token_id}) must be the "
                          f"tokenizer's pad token id ({pad}) to find the last token of each sequence")
-    # A half-precision model may hold float32 trained weights (LoRA, the score head): autocast multiplies them in
-    # the model's dtype, as the Trainer does during training.
-    half = next((p.dtype for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
-    autocast = torch.autocast(device.type, dtype=half) if half is not None else nullcontext()
     scores: list[float] = []
     for i in range(0, len(prompts), batch_size):
         ids = [conversation_ids(tokenizer, p, a) for p, a in zip(prompts[i:i + batch_size], answers[i:i + batch_size])]
@@ -51,7 +45,7 @@ def reward_scores(model, tokenizer: PreTrainedTokenizerBase, prompts: list[list[
         width = max(map(len, ids))
         input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=device)
         mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=device)
-        with autocast:
+        with autocast_for(model):  # half-precision base, float32 trained parts
             logits = model(input_ids=input_ids, attention_mask=mask).logits
         scores += logits[:, 0].float().tolist()
     return scores

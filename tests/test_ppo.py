@@ -123,12 +123,14 @@ def toy_tokenizer():
     return to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))
 
 
-def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None, **overrides) -> ppo.PPOTrainer:
+def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None, dtype=None,
+              **overrides) -> ppo.PPOTrainer:
     """Tiny random-init policy (LoRA, lm_head included) and value model; two-token responses; reward = share of
-    response tokens whose id is a multiple of 10 (a tenth of the vocabulary: ~0.1 for the random policy)."""
+    response tokens whose id is a multiple of 10 (a tenth of the vocabulary: ~0.1 for the random policy). `dtype`:
+    the frozen weights in that dtype, the trained ones in float32 (as helpers.models loads them on a GPU)."""
     from peft import get_peft_model
 
-    from helpers.models import build_tiny_causal_lm, lora_config
+    from helpers.models import build_tiny_causal_lm, fp32_trainable, lora_config
     from helpers.profiles import get_profile
     from helpers.rewards import build_tiny_reward_model
     from tests.conftest import SAMPLE
@@ -137,9 +139,12 @@ def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None
     tok = toy_tokenizer()
     lora = lora_config(profile)
     lora.target_modules = set(lora.target_modules) | {"lm_head"}  # a random-init model: let LoRA reach the logits
-    policy = get_peft_model(build_tiny_causal_lm(profile, tok, seed=0), lora)
-    value = ppo.make_value_model(build_tiny_reward_model(profile, tok, seed=1),
-                                 lora_config(profile, task_type="SEQ_CLS", modules_to_save=["score"]))
+    base, reward_model = build_tiny_causal_lm(profile, tok, seed=0), build_tiny_reward_model(profile, tok, seed=1)
+    if dtype is not None:
+        base, reward_model = base.to(dtype), reward_model.to(dtype)
+    policy = get_peft_model(base, lora)
+    fp32_trainable(policy)
+    value = ppo.make_value_model(reward_model, lora_config(profile, task_type="SEQ_CLS", modules_to_save=["score"]))
     prompts = ppo.encode_prompts(tok, [[{"role": "user", "content": s}] for s in SAMPLE[:6]], 64)
     kw = dict(steps=steps, batch_size=8, mini_batch_size=4, ppo_epochs=2, learning_rate=2e-2, max_new_tokens=2,
               kl_coef=0.05, missing_eos_penalty=0.0, save_steps=save_steps, seed=0)
@@ -244,6 +249,97 @@ def test_reward_model_path_scores_the_last_response_token(one_thread):
             assert torch.allclose(values, ppo.token_scores(trainer.value_model, ids, attn))
 
 
+# ---------------------------------------------------------------- half precision, and losses that are not finite
+
+
+def trainable(trainer) -> dict[str, torch.Tensor]:
+    """A copy of the trained weights of policy and value model."""
+    models = (("policy", trainer.policy), ("value", trainer.value_model))
+    return {f"{name}.{k}": p.detach().clone() for name, m in models for k, p in m.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_ppo_step_is_finite_and_float32_where_it_matters(one_thread, dtype):
+    """Frozen weights in float16 / bfloat16, LoRA and the value head copy in float32 (a T4 / an A100): forward passes
+    under autocast, log-probs, values, advantages and losses in float32, a gradient scaler for float16 only."""
+    trainer = build_toy(steps=2, dtype=dtype, max_new_tokens=6)
+    trainer.reward_fn = None  # the reward model (value model with its adapter off) in half precision too
+    params = dict(trainer.policy.named_parameters()) | dict(trainer.value_model.named_parameters())
+    assert all(p.dtype == torch.float32 for p in params.values() if p.requires_grad)
+    assert any(p.dtype == dtype for p in params.values() if not p.requires_grad)
+    assert trainer.scaler.is_enabled() == (dtype == torch.float16)
+    before = trainable(trainer)
+    batch = trainer.rollout(0)
+    for key in ("logprobs", "ref_logprobs", "values", "scores", "rewards", "advantages", "returns"):
+        assert batch[key].dtype == torch.float32 and torch.isfinite(batch[key]).all(), key
+    logs = trainer.train(resume=False)
+    for log in logs:
+        assert all(math.isfinite(log[k]) for k in ("policy_loss", "value_loss", "reward", "kl", "entropy")), log
+    after = trainable(trainer)
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # it trained
+    assert all(torch.isfinite(v).all() and v.dtype == torch.float32 for v in after.values())
+
+
+def test_fp16_small_gradients_do_not_underflow(one_thread):
+    """Gradients below float16's smallest number (6e-8) vanish in a float16 backward pass unless the loss is scaled
+    up first: with tiny advantages every LoRA matrix of the policy must still move."""
+    trainer = build_toy(steps=1, dtype=torch.float16, vf_coef=0.0, ppo_epochs=1)
+    batch = trainer.rollout(0)
+    batch["advantages"] = batch["advantages"] * 1e-6
+    before = trainable(trainer)
+    trainer.update(batch, 0)
+    after = trainable(trainer)
+    lora_b = [k for k in before if k.startswith("policy.") and "lora_B" in k]
+    assert len(lora_b) > 10 and [k for k in lora_b if torch.equal(before[k], after[k])] == []
+
+
+def test_nan_reward_stops_before_the_optimizer_steps(one_thread):
+    trainer = build_toy(steps=1)
+    trainer.reward_fn = lambda prompt, response: float("nan")
+    before = trainable(trainer)
+    with pytest.raises(FloatingPointError, match=r"PPO step 1: policy loss = nan, value loss = nan .*did not step"
+                                                 r".*lower learning_rate.*bfloat16.*max_new_tokens") as error:
+        trainer.train(resume=False)
+    assert isinstance(error.value, ppo.NonFiniteLossError)
+    after = trainable(trainer)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not trainer.optimizer.state and trainer.global_step == 0
+
+
+@pytest.mark.parametrize("dtype", [None, torch.float16])
+def test_inf_value_loss_is_named_and_nothing_moves(one_thread, dtype):
+    trainer = build_toy(steps=1, dtype=dtype)
+    batch = trainer.rollout(0)
+    before = trainable(trainer)
+    hook = ppo._inner(trainer.value_model).score.register_forward_hook(lambda m, args, out: out + float("inf"))
+    try:
+        with pytest.raises(ppo.NonFiniteLossError, match=r"PPO step 1: value loss = inf \(") as error:
+            trainer.update(batch, 0)
+    finally:
+        hook.remove()
+    assert "policy loss" not in str(error.value)
+    assert all(torch.equal(before[k], v) for k, v in trainable(trainer).items())
+    assert not trainer.optimizer.state
+
+
+def test_fp16_checkpoint_restores_the_gradient_scaler(one_thread, tmp_path):
+    """The scaler's state (scale, growth tracker) travels with the checkpoint, so a resumed float16 run repeats the
+    unbroken one."""
+    full = build_toy(steps=2, save_steps=1, output_dir=tmp_path / "full", dtype=torch.float16)
+    full.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=1)  # its state moves every update
+    full.train(resume=False)
+    saved = torch.load(tmp_path / "full" / "checkpoint-1" / "scaler.pt")
+    assert saved["scale"] != 2.0 ** 10 and saved["growth_interval"] == 1
+
+    resumed = build_toy(steps=2, output_dir=tmp_path / "resumed", dtype=torch.float16)
+    resumed.load_checkpoint(tmp_path / "full" / "checkpoint-1")
+    assert resumed.scaler.state_dict() == saved
+    resumed.train(resume=False)
+    assert resumed.scaler.state_dict() == full.scaler.state_dict()
+    expected, got = trainable(full), trainable(resumed)
+    assert [k for k in expected if not torch.equal(expected[k], got[k])] == []
+
+
 # ---------------------------------------------------------------- SIGKILL a PPO run, resume it
 
 
@@ -260,7 +356,7 @@ def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
     killed_at = kill_after_first_publish(killed, killed_log, drive)
     assert step_of(killed_at) in (2, 4), killed_log.read_text()
     assert sorted(p.name for p in killed_at.iterdir()) == ["MANIFEST.json", "optimizer.pt", "policy", "rng_state.pt",
-                                                           "trainer_state.json", "value"]
+                                                           "scaler.pt", "trainer_state.json", "value"]
 
     # A new VM: an empty local disk, only the Drive folder survives.
     resumed, resumed_log = start_worker(WORKER, tmp_path, "resumed", "--dest", str(drive), "--resume")

@@ -101,3 +101,14 @@ def test_pt_stage_on_a_pretrained_base_saves_small_checkpoints(tmp_path, tiny_pr
     assert (len(NEW), 32) in shapes  # the new rows are there
     merged = AutoModelForCausalLM.from_pretrained(stage.output)
     assert ties_embeddings(merged) and merged.config.tie_word_embeddings
+
+
+def test_perplexity_of_a_half_precision_model_with_float32_trained_parts(tiny_profile, tiny_tokenizer):
+    """bf16 base, float32 copies of embed_tokens/lm_head (modules_to_save, as fp16/bf16 training keeps them)."""
+    from helpers.evaluation import perplexity
+
+    model = pretrained_like(tiny_tokenizer, tied=False).to(torch.bfloat16)
+    peft_model = with_lora(model, lora_config(tiny_profile, modules_to_save=["embed_tokens", "lm_head"]))
+    assert {p.dtype for p in peft_model.parameters() if p.requires_grad} == {torch.float32}
+    ppl = perplexity(peft_model, [tiny_tokenizer.encode("The patient reports a headache and mild fever.")[:8]] * 2)
+    assert 1.0 < ppl < 10 * len(tiny_tokenizer)

@@ -33,7 +33,10 @@ def fit_prompt(tok, question: str, schema_text: str, budget: int) -> tuple[str, 
 
 @torch.no_grad()
 def generate_sql(model, tok, prompts: list[str], max_new_tokens: int, batch_size: int = 16) -> list[str]:
-    """Greedy completions of `prompts` (left-padded batches, stopping at EOS), cut to their first SQL statement."""
+    """Greedy completions of `prompts` (left-padded batches, stopping at EOS), cut to their first SQL statement. The
+    model's generation_config (repetition penalty & co.) is ignored: argmax of the raw logits."""
+    from ..generation import generate_plain
+
     model.eval()
     device = next(model.parameters()).device
     side = tok.padding_side
@@ -43,8 +46,7 @@ def generate_sql(model, tok, prompts: list[str], max_new_tokens: int, batch_size
         for i in range(0, len(prompts), batch_size):
             batch = tok(prompts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
             batch = {k: v.to(device) for k, v in batch.items()}
-            ids = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                 eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+            ids = generate_plain(model, tok, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens)
             texts = tok.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
             out += [sql.extract_sql(t) for t in texts]
     finally:
