@@ -208,6 +208,15 @@ def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
     return token_scores(model, input_ids, attention_mask)[torch.arange(len(last)), last]
 
 
+def response_logits(model, ids: torch.Tensor, attn: torch.Tensor, n: int) -> torch.Tensor:
+    """Float32 logits at the `n` positions that predict the last `n` tokens of `ids` (the response). Only those rows
+    of the output layer are computed (`logits_to_keep`): over a 151,936-token vocabulary the prompt's logits would
+    cost more memory than the model."""
+    with autocast_for(model):
+        logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn), logits_to_keep=n + 1).logits
+    return logits[:, :-1].float()
+
+
 def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that skip left padding (as generate() counts them)."""
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -373,10 +382,7 @@ class PPOTrainer:
         """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature, in
         float32."""
         ids, attn = self.sequences(b)
-        q = b["query"].shape[1]
-        with autocast_for(model):
-            logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits
-        return logits[:, q - 1:-1].float() / self.config.temperature
+        return response_logits(model, ids, attn, b["responses"].shape[1]) / self.config.temperature
 
     def response_values(self, b: dict) -> torch.Tensor:
         """V(state before each response token): the value head at the position that predicts that token."""
@@ -540,11 +546,9 @@ def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tok
                                               seed=seed + i)
         mask, _ = response_mask(responses, tokenizer.eos_token_id)
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
-        q = query.shape[1]
-        with autocast_for(policy):
-            logits = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
-            with policy.disable_adapter():
-                ref = policy(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).logits[:, q - 1:-1]
+        logits = response_logits(policy, ids, attn, responses.shape[1])
+        with policy.disable_adapter():
+            ref = response_logits(policy, ids, attn, responses.shape[1])
         kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
         lengths += mask.sum(1).tolist()
         texts += [tokenizer.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]

@@ -25,6 +25,8 @@ class StageSettings:
     max_length: int
     grad_accum: int = 1
     save_steps: int = 0  # 0: save only at the end
+    eval_limit: int | None = None  # held-out examples scored by generation (text-to-SQL dev questions); None: all
+    max_new_tokens: int | None = None  # cap of generated answers compared or scored (DPO, text-to-SQL); None: default
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,10 @@ REHEARSAL = replace(
         "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
         "rm": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
         "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1),
-        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
-        "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2),
+        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2,
+                             max_new_tokens=16),
+        "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2,
+                                  eval_limit=16, max_new_tokens=48),
     },
 )
 

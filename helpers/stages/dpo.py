@@ -17,7 +17,8 @@ from .base import Stage
 def completion_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """log π(y|x) per row: the log-probabilities of the completion tokens (completion_mask) summed over the row."""
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-    per_token = torch.log_softmax(logits, dim=-1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
+    chosen = logits.gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
+    per_token = chosen - torch.logsumexp(logits, dim=-1)  # log softmax of the taken token, without a vocabulary-size copy
     return (per_token * batch["completion_mask"][:, 1:]).sum(dim=1)
 
 
@@ -37,6 +38,11 @@ class DPOStage(Stage):
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Length cap of the answers compared in `compare` (the profile's, else 48 tokens)."""
+        return self.settings.max_new_tokens or 48
 
     def load(self) -> None:
         self.tok = self.tokenizer()
@@ -91,11 +97,11 @@ class DPOStage(Stage):
         self.answers: dict[str, list[str]] = {}
         for label, ctx in (("sft", self.reference()), ("dpo", nullcontext())):
             with ctx:
-                self.answers[label] = generate_answers(self.model, self.tok, self.prompts)
+                self.answers[label] = generate_answers(self.model, self.tok, self.prompts, self.max_new_tokens)
         ppo = find_output("ppo", self.root)
         if ppo is not None:
             policy = load_causal_lm(ppo, self.profile)
-            self.answers["ppo"] = generate_answers(policy, self.tok, self.prompts)
+            self.answers["ppo"] = generate_answers(policy, self.tok, self.prompts, self.max_new_tokens)
             del policy
         else:
             print("No output of 05_ppo in this run: comparing SFT and DPO only.")

@@ -86,8 +86,9 @@ class Text2SQLStage(Stage):
 
     @property
     def max_new_tokens(self) -> int:
-        """Generation cap: short for the tiny CPU model (it rarely stops by itself), room for long queries on Colab."""
-        return 64 if self.profile.sql_model is None else 192
+        """Generation cap: the profile's, else short for the tiny CPU model (it rarely stops by itself) and room for
+        long queries on Colab."""
+        return self.settings.max_new_tokens or (64 if self.profile.sql_model is None else 192)
 
     @property
     def prompt_budget(self) -> int:
@@ -114,6 +115,8 @@ class Text2SQLStage(Stage):
         else:
             self.load_spider()
         dev = self.examples["dev"]
+        if self.eval_limit is None:
+            self.eval_limit = self.settings.eval_limit
         if self.spider_dir is not None:  # a few Spider gold queries do not run read-only: they cannot be scored
             dev = [ex for ex in dev[:2 * self.eval_limit if self.eval_limit else None] if self.gold_runs(ex)]
         self.dev = dev if self.eval_limit is None else dev[:self.eval_limit]
