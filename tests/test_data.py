@@ -1,8 +1,13 @@
-"""helpers.data: every accepted format normalises to TRL's shapes; every malformed record names file and line."""
+"""helpers.data: every accepted format normalises to TRL's shapes; every malformed record names file and line.
+The shipped data: it loads, its splits share nothing, its preference pairs cannot be judged by length, and
+data/build_chat_data.py regenerates it byte for byte."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -263,3 +268,79 @@ def test_shipped_splits_do_not_overlap(name):
     train, valid = _keys(name, _shipped(name, "train")), _keys(name, _shipped(name, "valid"))
     overlap = train & valid
     assert not overlap, f"{len(overlap)} {name} items are in both train and valid, e.g. {sorted(overlap)[:3]}"
+
+
+# ---------------------------------------------------------------- the shipped preference pairs: no length shortcut
+
+PREFERENCE_KINDS = {"unhelpful", "dishonest", "harmful", "off_topic"}
+
+
+def _pairs(split: str) -> list[dict]:
+    lines = (DATA / "preference" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _judge(rows: list[dict], score) -> float:
+    """Accuracy of a trivial judge that prefers the answer with the higher `score(text)`; a tie counts half."""
+    points = [1.0 if c > r else 0.5 if c == r else 0.0
+              for c, r in ((score(row["chosen"]), score(row["rejected"])) for row in rows)]
+    return sum(points) / len(points)
+
+
+@pytest.mark.parametrize("split", ["train", "valid"])
+def test_length_does_not_separate_chosen_from_rejected(split):
+    """A reward model must not be able to score well by preferring the longer answer (the shortcut the first
+    version of these pairs had: chosen longer in every pair)."""
+    rows = _pairs(split)
+    chosen, rejected = [len(r["chosen"]) for r in rows], [len(r["rejected"]) for r in rows]
+    share = sum(c > r for c, r in zip(chosen, rejected)) / len(rows)
+    assert 0.4 <= share <= 0.6, f"chosen is the longer answer in {share:.0%} of {split} pairs"
+    mean_c, mean_r = sum(chosen) / len(rows), sum(rejected) / len(rows)
+    assert abs(mean_c - mean_r) <= 0.15 * max(mean_c, mean_r), (mean_c, mean_r)
+    for kind in PREFERENCE_KINDS:  # nor within one failure kind
+        of_kind = [c > r for c, r, row in zip(chosen, rejected, rows) if row["kind"] == kind]
+        assert 0.3 <= sum(of_kind) / len(of_kind) <= 0.7, (kind, sum(of_kind), len(of_kind))
+
+
+def test_length_only_judge_is_at_chance_on_valid():
+    assert 0.4 <= _judge(_pairs("valid"), len) <= 0.6
+
+
+@pytest.mark.parametrize("split", ["train", "valid"])
+def test_sentence_counts_do_not_separate_chosen_from_rejected(split):
+    """Nor does style: preferring fewer, or longer, sentences is no better than chance either."""
+    def n_sentences(text: str) -> int:
+        return max(1, len(re.findall(r"[.!?](?=\s|$)|[。！？]", text)))
+
+    rows = _pairs(split)
+    assert 0.35 <= _judge(rows, lambda t: -n_sentences(t)) <= 0.65
+    assert 0.35 <= _judge(rows, lambda t: len(t) / n_sentences(t)) <= 0.65
+
+
+def test_every_failure_kind_is_in_both_splits():
+    for split in ("train", "valid"):
+        kinds = Counter(row["kind"] for row in _pairs(split))
+        assert set(kinds) == PREFERENCE_KINDS, (split, kinds)
+        assert min(kinds.values()) >= len(_pairs(split)) // 8, (split, kinds)  # roughly balanced
+
+
+def test_preference_prompts_do_not_overlap():
+    """Whole conditions are held out: neither the first nor the last user turn of a valid prompt is in train."""
+    def turns(split: str, which: int) -> set[str]:
+        return {[t["value"] for t in row["conversations"] if t["from"] == "human"][which].strip()
+                for row in _pairs(split)}
+
+    for which in (0, -1):
+        assert not turns("train", which) & turns("valid", which)
+
+
+def test_chat_data_regenerates_byte_for_byte(tmp_path):
+    """data/build_chat_data.py reproduces the committed SFT and preference files and their card."""
+    spec = importlib.util.spec_from_file_location("build_chat_data", DATA / "build_chat_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--out", str(tmp_path)])
+    for rel in ("sft/train.jsonl", "sft/valid.jsonl", "preference/train.jsonl", "preference/valid.jsonl",
+                "sft/CARD.md"):
+        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), \
+            f"data/{rel} differs from what data/build_chat_data.py writes: re-run it"
