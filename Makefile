@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN = $(shell $(PYTHON) -m helpers.pins torch)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# No downloads from the hub in tests or CI: everything comes from data/ and the tiny profile.
-OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
+# No downloads from the hub in tests or CI: everything comes from data/ and the tiny profile. (The executed copies of
+# `make course` keep their figures: notebooks use the inline backend; tests draw off-screen.)
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+HEADLESS := MPLBACKEND=Agg
 
 .PHONY: setup course test rehearsal clean
 
@@ -27,7 +29,7 @@ course: $(STAMP)
 # then every notebook once more under the rehearsal profile (the GPU code path on a CPU; outputs not compared).
 test: $(STAMP)
 	rm -rf runs/test
-	$(OFFLINE) WORKBOOK_PROFILE=tiny WORKBOOK_RUN_DIR=$(CURDIR)/runs/test \
+	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=tiny WORKBOOK_RUN_DIR=$(CURDIR)/runs/test \
 	  $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg -q -rfE --durations=15
 	$(MAKE) rehearsal
@@ -36,7 +38,7 @@ test: $(STAMP)
 # embedding), hub data through the hub code path from a local mirror (helpers.rehearsal builds both on first use).
 rehearsal: $(STAMP)
 	rm -rf runs/rehearsal
-	$(OFFLINE) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
+	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
 	  $(BIN)/python -m helpers.course $(NOTEBOOKS) --timeout 900
 
 clean:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from .distributed import barrier
 from .runs import DRIVE_ROOT
 
 MANIFEST = "MANIFEST.json"
@@ -213,6 +214,7 @@ class PublishCallback(TrainerCallback):
         check_output_dir(args.output_dir, self.dest_root)
 
     def on_save(self, args, state, control, **kwargs):
+        barrier()  # under torchrun every process first writes its part of the checkpoint (its RNG state, ZeRO shards)
         if state.is_world_process_zero:
             local = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             published = publish(local, self.dest_root, keep=self.keep)

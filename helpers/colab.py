@@ -107,10 +107,21 @@ def pin_warnings(extras: tuple[str, ...] = COLAB_EXTRAS) -> list[str]:
     return lines
 
 
+def quiet_library_deprecations() -> None:
+    """Silence FutureWarnings raised *inside* transformers, trl, peft and accelerate (e.g. one library calling another's
+    deprecated attribute): they are about the libraries' internals, not the learner's code, and they would bury the
+    outputs a chapter is about. Warnings raised by our own calls still show."""
+    import warnings
+
+    for module in ("transformers", "trl", "peft", "accelerate"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{module}(\.|$)")
+
+
 def report_environment() -> None:
     """Print Python and library versions and the GPU (or 'CPU only'); warn about versions off the pins."""
     import torch
 
+    quiet_library_deprecations()
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in SHOWN)
     print(f"python {platform.python_version()}, {versions}")
     if torch.cuda.is_available():

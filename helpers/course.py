@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from .profiles import get_profile
 from .runs import load_metrics, run_dir
 
 
@@ -16,14 +18,45 @@ def stage_of(notebook: Path) -> str:
     return notebook.stem.split("_", 1)[1]
 
 
-def key_metric(stage: str, root: Path) -> str:
-    """The metric a stage marked as its headline in metrics.json, formatted for the table."""
+# What each stage measured on held-out data, the same way before and after: (label, before key, after key, better,
+# baseline key). better: "up" or "down". A baseline is the trivial judge the metric must beat.
+HEADLINES: dict[str, list[tuple[str, str | None, str, str, str | None]]] = {
+    "tokenizer": [("held-out domain text, % fewer tokens", None, "domain_length_reduction_pct", "up", None)],
+    "pt": [("held-out perplexity", "ppl_before", "ppl_after", "down", None)],
+    "sft": [("held-out assistant-token perplexity", "heldout_ppl_before", "heldout_ppl_after", "down", None)],
+    "rm": [("held-out pairwise accuracy", "accuracy_before", "accuracy", "up", "length_baseline")],
+    "ppo": [("held-out reward (scored as in training)", "reward_before", "reward_after", "up", None),
+            ("held-out answers that end (EOS)", "eos_fraction_before", "eos_fraction_after", "up", None)],
+    "dpo": [("held-out preference accuracy", "heldout_accuracy_before", "heldout_accuracy_after", "up", None),
+            ("RM win rate against SFT", None, "win_rate_vs_sft", "up", None)],
+    "text2sql": [("execution accuracy (Spider mode)", "execution_accuracy_before", "execution_accuracy_after", "up",
+                  None),
+                 ("predictions that parse", "parse_rate_before", "parse_rate_after", "up", None)],
+}
+BASELINE_NAMES = {"length_baseline": "length-only judge"}
+EFFECTS = Path(__file__).resolve().parent.parent / "benchmarks" / "tiny_effects.json"
+
+
+def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[str]:
+    """One line per headline metric of `stage`: before → after, the baseline, and the 3-seed spread of the change
+    measured under tiny (benchmarks/tiny_effects.json) when there is one."""
     m = load_metrics(stage, root)
-    name = m.get("key_metric")
-    if not name or name not in m:
-        return "(no metrics written)"
-    value = m[name]
-    return f"{name} = {value:.4g}" if isinstance(value, (int, float)) else f"{name} = {value}"
+    lines = []
+    for label, before, after, better, baseline in HEADLINES.get(stage, []):
+        if after not in m:
+            lines.append(f"{label}: (not measured)")
+            continue
+        text = f"{label}: " + (f"{m[before]:.4g} → " if before and before in m else "") + f"{m[after]:.4g}"
+        if before and before in m:
+            moved = m[after] - m[before]
+            text += " ✓" if (moved > 0 if better == "up" else moved < 0) else " ✗ (wrong way)"
+        if baseline and baseline in m:
+            text += f" (vs {BASELINE_NAMES.get(baseline, baseline)} {m[baseline]:.3g})"
+        spread = (effects or {}).get(stage, {}).get(after)
+        if spread:
+            text += f" [tiny, {spread['seeds']} seeds: change {spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]"
+        lines.append(text)
+    return lines or ["(no metrics written)"]
 
 
 def execute(notebook: Path, out_dir: Path, timeout: int) -> float:
@@ -50,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(os.environ["WORKBOOK_RUN_DIR"])
     out_dir = root / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
+    effects = json.loads(EFFECTS.read_text()) if EFFECTS.is_file() and get_profile().name == "tiny" else None
     rows, failed = [], None
     for nb in args.notebooks:
         print(f"▶ {nb.name}", flush=True)
@@ -57,13 +91,15 @@ def main(argv: list[str] | None = None) -> int:
             seconds = execute(nb.resolve(), out_dir, args.timeout)
         except Exception as exc:  # report which notebook broke, keep the executed copy for reading
             failed = f"{nb.name} failed: {type(exc).__name__}: {str(exc)[-2000:]}"
-            rows.append((stage_of(nb), float("nan"), "FAILED"))
+            rows.append((stage_of(nb), float("nan"), ["FAILED"]))
             break
-        rows.append((stage_of(nb), seconds, key_metric(stage_of(nb), root)))
+        rows.append((stage_of(nb), seconds, headline_rows(stage_of(nb), root, effects)))
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'stage':<{width}}  {'seconds':>8}  key metric")
-    for stage, seconds, metric in rows:
-        print(f"{stage:<{width}}  {seconds:>8.1f}  {metric}")
+    print(f"\n{'stage':<{width}}  {'seconds':>8}  held-out metric, before → after")
+    for stage, seconds, lines in rows:
+        print(f"{stage:<{width}}  {seconds:>8.1f}  {lines[0]}")
+        for line in lines[1:]:
+            print(f"{'':<{width}}  {'':>8}  {line}")
     print(f"total {sum(r[1] for r in rows if r[1] == r[1]):.1f} s; executed notebooks in {out_dir}")
     if failed:
         print(failed, file=sys.stderr)

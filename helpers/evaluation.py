@@ -51,3 +51,32 @@ def early_late(log_history: list[dict], key: str = "loss", n: int = 3) -> tuple[
         raise ValueError(f"need at least two logged {key!r} values, got {len(values)}")
     n = max(1, min(n, len(values) // 2))
     return sum(values[:n]) / n, sum(values[-n:]) / n
+
+
+@torch.no_grad()
+def assistant_loss(model, tokenizer, conversations: list[list[dict]], max_length: int, batch_size: int = 8) -> float:
+    """Mean next-token loss over the assistant tokens (the chat template's {% generation %} mask, end-of-turn token
+    included) of held-out conversations: the quantity SFT's assistant-only loss trains, measured on data it never saw.
+    Conversations longer than `max_length` tokens are cut there."""
+    from .models import autocast_for
+
+    model.eval()
+    device = next(model.parameters()).device
+    rows = []
+    for messages in conversations:
+        enc = tokenizer.apply_chat_template(list(messages), return_dict=True, return_assistant_tokens_mask=True)
+        ids, mask = enc["input_ids"][:max_length], enc["assistant_masks"][:max_length]
+        rows.append((ids, [t if m else -100 for t, m in zip(ids, mask)]))
+    total, count = 0.0, 0
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i:i + batch_size]
+        width = max(len(ids) for ids, _ in chunk)
+        ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in chunk], device=device)
+        labels = torch.tensor([r + [-100] * (width - len(r)) for _, r in chunk], device=device)
+        attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in chunk], device=device)
+        with autocast_for(model):
+            logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
+        total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
+                                                   ignore_index=-100, reduction="sum").item()
+        count += int((labels[:, 1:] != -100).sum())
+    return total / max(count, 1)

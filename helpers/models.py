@@ -48,7 +48,7 @@ def load_causal_lm(source: str | Path, profile: Profile, quantize: bool = False)
     kwargs: dict = dict(dtype=torch_dtype(profile), trust_remote_code=False)
     if quantize and profile.load_in_4bit:
         kwargs["quantization_config"] = quantization_config(profile)
-        kwargs["device_map"] = {"": 0}
+        kwargs["device_map"] = {"": 0 if torch.cuda.is_available() else "cpu"}  # bitsandbytes has a CPU backend
     elif torch.cuda.is_available():
         kwargs["device_map"] = {"": 0}
     return AutoModelForCausalLM.from_pretrained(str(source), **kwargs)

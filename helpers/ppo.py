@@ -33,6 +33,14 @@ Checkpoints: `<output_dir>/checkpoint-<step>/` holds both adapters (policy/, val
 scaler, the step, β, the log and the RNG state, and is published with helpers.checkpoints.publish; `train()` resumes
 from latest_complete. Each step's randomness (sampling, minibatch order) is seeded from (seed, step), so a resumed run
 repeats the uninterrupted one exactly.
+
+Several processes (`torchrun --nproc_per_node N`, helpers.distributed), data parallel as the Trainer's DDP: every
+process holds the whole policy and value model and rolls out its own `batch_size` prompts (rank r takes the r-th
+share of the step's global batch of batch_size × N prompts, so batch_size is per process and the batch grows with N);
+its sampling is seeded from (seed, step, rank). The gradients of the trained weights are averaged over the processes
+before clipping, so every process takes the same optimizer step and the weights stay equal; the whitening of the
+advantages, the logged statistics and the adaptive β use the global batch. Rank 0 alone writes and publishes
+checkpoints; every process resumes from the same one. With one process no collective call is made.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
+                          broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
 from .models import autocast_for, half_dtype
 
 RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
@@ -61,7 +71,7 @@ class NonFiniteLossError(FloatingPointError):
 @dataclass
 class PPOConfig:
     steps: int = 8
-    batch_size: int = 8  # prompts, and so responses, per rollout
+    batch_size: int = 8  # prompts, and so responses, per rollout and process (× N processes under torchrun)
     mini_batch_size: int = 4  # responses per gradient step
     ppo_epochs: int = 2  # passes over each rollout
     learning_rate: float = 1e-3
@@ -87,15 +97,20 @@ class PPOConfig:
 # ---------------------------------------------------------------- the algorithm, on tensors
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, global_batch: bool = False) -> torch.Tensor:
+    """The mean of the masked entries; with `global_batch`, of every process's masked entries (sums and counts
+    all-reduced)."""
     mask = mask.to(x.dtype)
-    return (x * mask).sum() / mask.sum().clamp(min=1)
+    total, count = (x * mask).sum(), mask.sum()
+    if global_batch and world() > 1:
+        total, count = all_reduce_sum(torch.stack([total, count]))
+    return total / count.clamp(min=1)
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """(x - mean) / std over the masked entries; 0 elsewhere."""
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, global_batch: bool = False) -> torch.Tensor:
+    """(x - mean) / std over the masked entries (of every process with `global_batch`); 0 elsewhere."""
+    mean = masked_mean(x, mask, global_batch)
+    var = masked_mean((x - mean) ** 2, mask, global_batch)
     return (x - mean) * torch.rsqrt(var + eps) * mask.to(x.dtype)
 
 
@@ -291,7 +306,8 @@ class PPOTrainer:
 
     The reward is `reward_fn(prompt_ids, response_ids)` when given, else the value model with its adapter disabled
     (the reward model it was made from), read at the last token of prompt + response (+ `reward_suffix` after an
-    EOS, see turn_suffix). `log_history` holds one dict per step (helpers.plots.plot_curves reads it).
+    EOS, see turn_suffix). `log_history` holds one dict per step (helpers.plots.plot_curves reads it). Under torchrun
+    it joins the process group (helpers.distributed) and every process starts from rank 0's trained weights.
     """
 
     def __init__(self, policy, value_model, tokenizer, prompts: Sequence[list[int]], config: PPOConfig,
@@ -302,7 +318,10 @@ class PPOTrainer:
         self.output_dir = Path(output_dir) if output_dir else None
         self.publish_dir = Path(publish_dir) if publish_dir else None
         self.device = next(policy.parameters()).device
+        init_from_env()
+        self.rank, self.world = rank(), world()
         self.params = [p for m in (policy, value_model) for p in m.parameters() if p.requires_grad]
+        broadcast_parameters(self.params)  # as DDP does: the same starting point on every process
         self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate)
         fp16 = any(half_dtype(m) == torch.float16 for m in (policy, value_model))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=fp16)  # off: scale() and unscale_() do nothing
@@ -312,24 +331,32 @@ class PPOTrainer:
         self.log_history: list[dict] = []
 
     # ---- 1. rollout
-    def batch_prompts(self, step: int) -> list[list[int]]:
-        """The prompts of step `step`: a fresh seeded shuffle per pass over the prompt set."""
-        n, b = len(self.prompts), self.config.batch_size
+    def batch_indices(self, step: int) -> list[int]:
+        """Indices of this process's prompts at step `step`. A fresh seeded shuffle per pass over the prompt set gives
+        the step's global batch of batch_size × world size prompts; rank r takes the r-th batch_size of them."""
+        n, b = len(self.prompts), self.config.batch_size * self.world
         order: list[int] = []
         epoch = step * b // n
         while len(order) < (step * b % n) + b:
             g = torch.Generator().manual_seed(self.config.seed * 100_003 + epoch)
             order += torch.randperm(n, generator=g).tolist()
             epoch += 1
-        start = step * b % n
-        return [self.prompts[i] for i in order[start:start + b]]
+        start = step * b % n + self.rank * self.config.batch_size
+        return order[start:start + self.config.batch_size]
+
+    def batch_prompts(self, step: int) -> list[list[int]]:
+        return [self.prompts[i] for i in self.batch_indices(step)]
+
+    def sampling_seed(self, step: int) -> int:
+        """The seed of the responses sampled at `step` on this process: from (seed, step, rank)."""
+        return self.config.seed * 1_000_003 + step + self.rank * 1_000_000_007
 
     @torch.no_grad()
     def rollout(self, step: int) -> dict:
         """Responses, their log-probs under policy and reference, values, scores, per-token rewards and GAE."""
         c = self.config
         query, query_mask, responses = sample(self.policy, self.tok, self.batch_prompts(step), c.max_new_tokens,
-                                              c.temperature, seed=c.seed * 1_000_003 + step)
+                                              c.temperature, seed=self.sampling_seed(step))
         mask, has_eos = response_mask(responses, self.tok.eos_token_id)
         batch = dict(query=query, query_mask=query_mask, responses=responses, mask=mask, has_eos=has_eos)
         self.value_model.eval()
@@ -358,7 +385,7 @@ class PPOTrainer:
         batch["advantages"], batch["returns"] = compute_advantages(batch["rewards"], batch["values"], mask, c.gamma,
                                                                    c.lam)
         if c.whiten_advantages:
-            batch["advantages"] = masked_whiten(batch["advantages"], mask)
+            batch["advantages"] = masked_whiten(batch["advantages"], mask, global_batch=True)
         return batch
 
     def sequences(self, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -392,7 +419,8 @@ class PPOTrainer:
 
     # ---- 2. update
     def update(self, batch: dict, step: int) -> dict:
-        """ppo_epochs passes over shuffled minibatches: clipped policy loss + vf_coef · clipped value loss."""
+        """ppo_epochs passes over shuffled minibatches: clipped policy loss + vf_coef · clipped value loss. Under
+        torchrun each process computes the loss on its own minibatch and the gradients are averaged (as DDP does)."""
         c = self.config
         self.policy.train()
         self.value_model.train()
@@ -407,19 +435,21 @@ class PPOTrainer:
                 pg_loss, clipfrac = policy_loss(logprobs, mb["logprobs"], mb["advantages"], mb["mask"], c.cliprange)
                 vf_loss, vf_clipfrac = value_loss(values, mb["values"], mb["returns"], mb["mask"], c.cliprange_value)
                 loss = pg_loss + c.vf_coef * vf_loss
-                self.check_finite(step, batch, policy_loss=pg_loss, value_loss=vf_loss)
+                with torch.no_grad():
+                    approx_kl = 0.5 * masked_mean((logprobs - mb["logprobs"]) ** 2, mb["mask"])
+                logged = all_reduce_mean(torch.stack([pg_loss, vf_loss, clipfrac, vf_clipfrac, approx_kl]).detach())
+                self.check_finite(step, batch, policy_loss=logged[0], value_loss=logged[1])  # on every process
                 self.optimizer.zero_grad()
                 self.scaler.scale(loss).backward()
+                average_gradients(self.params)  # every process steps with the same gradients
                 self.scaler.unscale_(self.optimizer)  # clip the true gradients
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.params, c.max_grad_norm)
                 if not self.scaler.is_enabled():  # with a scaler, inf gradients are normal: it skips the step
                     self.check_finite(step, batch, gradient_norm=grad_norm)
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
-                with torch.no_grad():
-                    approx_kl = 0.5 * masked_mean((logprobs - mb["logprobs"]) ** 2, mb["mask"])
-                for k, v in zip(stats, (pg_loss, vf_loss, clipfrac, vf_clipfrac, approx_kl)):
-                    stats[k].append(float(v.detach()))
+                for k, v in zip(stats, logged.tolist()):
+                    stats[k].append(v)
         self.policy.eval()
         self.value_model.eval()
         return {k: sum(v) / len(v) for k, v in stats.items()}
@@ -440,13 +470,14 @@ class PPOTrainer:
         started = time.perf_counter()
         batch = self.rollout(self.global_step)
         stats = self.update(batch, self.global_step)
-        kl = float(batch["kl"].sum(1).mean())
-        log = dict(step=self.global_step + 1, reward=float(batch["scores"].mean()), kl=kl,
-                   entropy=float(masked_mean(batch["entropy"], batch["mask"])), kl_coef=self.kl_ctl.value,
-                   response_length=float(batch["mask"].sum(1).float().mean()),
-                   eos_fraction=float(batch["has_eos"].float().mean()), **stats,
+        per_response = torch.stack([batch["scores"].mean(), batch["kl"].sum(1).mean(),
+                                    batch["mask"].sum(1).float().mean(), batch["has_eos"].float().mean()])
+        reward, kl, length, eos = all_reduce_mean(per_response).tolist()  # every process has batch_size responses
+        log = dict(step=self.global_step + 1, reward=reward, kl=kl,
+                   entropy=float(masked_mean(batch["entropy"], batch["mask"], global_batch=True)),
+                   kl_coef=self.kl_ctl.value, response_length=length, eos_fraction=eos, **stats,
                    step_seconds=time.perf_counter() - started)
-        self.kl_ctl.update(kl, len(batch["query"]))
+        self.kl_ctl.update(kl, len(batch["query"]) * self.world)
         self.global_step += 1
         self.log_history.append(log)
         return log
@@ -459,8 +490,9 @@ class PPOTrainer:
         c = self.config
         while self.global_step < c.steps:
             log = self.step()
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in log.items()
-                           if k != "step_seconds"), flush=True)
+            if is_main():
+                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in log.items()
+                               if k != "step_seconds"), flush=True)
             if callback:
                 callback(log)
             if self.global_step == c.steps or (c.save_steps and self.global_step % c.save_steps == 0):
@@ -469,40 +501,47 @@ class PPOTrainer:
 
     # ---- checkpoints
     def save_checkpoint(self) -> Path | None:
-        """Write checkpoint-<step> (adapters, optimizer, step, β, log, RNG) to output_dir; publish it."""
+        """Write checkpoint-<step> (adapters, optimizer, step, β, log, RNG) to output_dir; publish it. Under torchrun
+        rank 0 writes it (the weights and optimizer are the same on every process; each one's RNG state is gathered
+        into rng_state_<rank>.pt) while the others wait."""
         if self.output_dir is None:
             return None
         from .checkpoints import publish
 
         folder = self.output_dir / f"checkpoint-{self.global_step}"
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        self.policy.save_pretrained(folder / "policy")
-        self.value_model.save_pretrained(folder / "value")
-        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
-        torch.save(self.scaler.state_dict(), folder / "scaler.pt")  # empty without float16
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(rng, folder / "rng_state.pt")
-        state = dict(global_step=self.global_step, kl_coef=self.kl_ctl.value, log_history=self.log_history,
-                     config=asdict(self.config))
-        (folder / "trainer_state.json").write_text(json.dumps(state, indent=1))
-        for old in sorted(self.output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-2]:
-            shutil.rmtree(old, ignore_errors=True)  # keep the two newest locally
-        if self.publish_dir is not None:
-            published = publish(folder, self.publish_dir, keep=2)
-            print(f"Published {published}.", flush=True)
+        rngs = gather_objects(rng)  # [rank 0's, rank 1's, ...]
+        if is_main():
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            self.policy.save_pretrained(folder / "policy")
+            self.value_model.save_pretrained(folder / "value")
+            torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+            torch.save(self.scaler.state_dict(), folder / "scaler.pt")  # empty without float16
+            for r, state in enumerate(rngs):
+                torch.save(state, folder / (f"rng_state_{r}.pt" if r else "rng_state.pt"))
+            state = dict(global_step=self.global_step, kl_coef=self.kl_ctl.value, log_history=self.log_history,
+                         config=asdict(self.config), world_size=self.world)
+            (folder / "trainer_state.json").write_text(json.dumps(state, indent=1))
+            for old in sorted(self.output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-2]:
+                shutil.rmtree(old, ignore_errors=True)  # keep the two newest locally
+            if self.publish_dir is not None:
+                published = publish(folder, self.publish_dir, keep=2)
+                print(f"Published {published}.", flush=True)
+        barrier()
         return folder
 
     def resume(self) -> str | None:
-        """Load the newest complete published checkpoint (copied into output_dir first); its path, or None."""
+        """Load the newest complete published checkpoint (copied into output_dir first); its path, or None. Under
+        torchrun rank 0 finds and copies it and every process loads that one."""
         from .checkpoints import resume_from
 
         if self.output_dir is None or self.publish_dir is None:
             return None
-        path = resume_from(self.publish_dir, self.output_dir)
+        path = broadcast_object(resume_from(self.publish_dir, self.output_dir) if is_main() else None)
         if path is not None:
             self.load_checkpoint(path)
         return path
@@ -519,14 +558,19 @@ class PPOTrainer:
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
         if (folder / "scaler.pt").exists():
             self.scaler.load_state_dict(torch.load(folder / "scaler.pt"))
-        rng = torch.load(folder / "rng_state.pt", weights_only=False)
+        own = folder / f"rng_state_{self.rank}.pt"  # absent with one process, or when resumed by more processes
+        rng = torch.load(own if own.exists() else folder / "rng_state.pt", weights_only=False)
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
         state = json.loads((folder / "trainer_state.json").read_text())
         self.global_step, self.kl_ctl.value = state["global_step"], state["kl_coef"]
         self.log_history = state["log_history"]
-        print(f"Resumed PPO at step {self.global_step} from {folder}.", flush=True)
+        if is_main():
+            print(f"Resumed PPO at step {self.global_step} from {folder}.", flush=True)
+            if state.get("world_size", 1) != self.world:
+                print(f"It was written by {state.get('world_size', 1)} processes, resumed by {self.world}: the global "
+                      "batch and the sampling seeds change from here on.", flush=True)
 
 
 # ---------------------------------------------------------------- evaluation shared by PPO and GRPO

@@ -26,7 +26,7 @@ class StageSettings:
     grad_accum: int = 1
     save_steps: int = 0  # 0: save only at the end
     eval_limit: int | None = None  # held-out examples scored by generation (text-to-SQL dev questions); None: all
-    max_new_tokens: int | None = None  # cap of generated answers compared or scored (DPO, text-to-SQL); None: default
+    max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,12 @@ TINY = Profile(
     domain_tokens=300,
     tokenizer_vocab={"bpe": 2000, "wordpiece": 2000, "unigram": 2000, "general": 1200, "domain": 1600},
     tiny_model=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                    num_key_value_heads=2, max_position_embeddings=512),
+                    num_key_value_heads=2, max_position_embeddings=2048),  # ≥ every max_length + new tokens
     stages={
         "pt": StageSettings(max_steps=150, batch_size=8, learning_rate=3e-3, max_length=128, save_steps=50),
         "sft": StageSettings(max_steps=24, batch_size=8, learning_rate=8e-3, max_length=1024, save_steps=12),
         "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=512, save_steps=30),
-        "ppo": StageSettings(max_steps=8, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=4),
+        "ppo": StageSettings(max_steps=30, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=15),
         "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=512, save_steps=20),
         "text2sql": StageSettings(max_steps=60, batch_size=4, learning_rate=2e-3, max_length=768, save_steps=30),
     },
@@ -147,8 +147,7 @@ REHEARSAL = replace(
         "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
         "rm": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
         "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1),
-        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2,
-                             max_new_tokens=16),
+        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
         "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2,
                                   eval_limit=16, max_new_tokens=48),
     },

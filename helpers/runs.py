@@ -89,8 +89,13 @@ def find_output(stage: str, root: Path | None = None) -> Path | None:
 
 
 def save_metrics(stage: str, metrics: dict, root: Path | None = None) -> Path:
-    """Merge `metrics` into <run>/<stage>/metrics.json (read by `make course` for its summary)."""
+    """Merge `metrics` into <run>/<stage>/metrics.json (read by `make course` for its summary). Under torchrun only
+    rank 0 writes (every rank computes the same metrics)."""
+    from .distributed import is_main
+
     path = stage_dir(stage, root) / "metrics.json"
+    if not is_main():
+        return path
     old = json.loads(path.read_text()) if path.is_file() else {}
     old.update(metrics)
     path.write_text(json.dumps(old, indent=2, ensure_ascii=False, default=float))

@@ -1,10 +1,29 @@
-"""GPU check of the t4 and ampere profiles without the hub: a Qwen2.5-0.5B-shaped random model, shipped data.
+"""GPU check of the t4 and ampere profiles on all seven stages, without the hub: a Qwen2.5-0.5B-shaped random model
+(Qwen2.5's real tokenizer, 151,936 tied rows, bf16 safetensors) and the data shipped in data/.
 
-    python tools/gpu_check.py --out gpu.json [--stages pt sft] [--steps 20] [--profiles t4 ampere]
+    python tools/gpu_check.py [--profiles t4 ampere] [--stages tokenizer pt sft rm ppo dpo text2sql] [--steps 10]
+                              [--out benchmarks/gpu_<gpu>.json] [--limit-gib 13] [--trim-eval]
+    python tools/gpu_check.py --cpu-dry-run --out /tmp/dry.json [--stages tokenizer pt]   # the tool itself, on a CPU
+    python tools/gpu_check.py --sft-pieces [--layers 24] [--rows 4] [--length 1024]       # what an SFT step costs
 
-For each profile it runs the stages for a few steps and records peak GPU memory, seconds per step, whether the
-base was loaded in 4 bits, and whether the merged output loads back. (Maintainers run it on a GPU machine; CI
-has none.)
+For each profile it builds 01's tokenizer (helpers.tokenizer.course_tokenizer: the profile's 2000 domain tokens) and
+runs stages 02-07 in course order, each in its own process, with the profile's batch size, gradient accumulation and
+max_length and `--steps` optimizer steps. Per stage it records: peak GPU memory (torch.cuda.max_memory_allocated and
+max_memory_reserved, reset per stage and per step of the stage), seconds per optimizer step (median, the first step
+left out: warm-up), training tokens per second (the real tokens of the micro-batches trained on:
+attention-mask ones, every token of a padding-free packed row, GRPO's prompt + completion masks, PPO's query +
+response tokens), whether the base was loaded in 4 bits,
+and the error if any. It prints PASS/FAIL per t4 stage against `--limit-gib` (a free Colab T4 has 15 GB; 13 GiB
+leaves room for the CUDA context and fragmentation) and writes benchmarks/gpu_<gpu-name>.json.
+
+`--cpu-dry-run` runs the same driver with no CUDA call at all: the stand-in's tiny body (hidden 64, 2 layers, the real
+vocabulary), the ampere profile (t4 needs CUDA: 4-bit, fp16), one or two steps, short sequences and trimmed
+evaluations. tests/test_tools.py runs it.
+
+`--sft-pieces` times the pieces of one SFT micro-batch (forward + backward) at Qwen2.5-0.5B's shape on whatever
+device there is: the fused LM head with and without its entropy / accuracy outputs, the full-logits loss, per-example
+("varlen") attention against one SDPA call, activation checkpointing on and off, 4-bit (CUDA) or not, and a
+torch.profiler table of the baseline. See benchmarks/t4_sft_step_analysis.md.
 """
 
 from __future__ import annotations
@@ -12,77 +31,660 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
-import torch
+REPO = Path(__file__).resolve().parent.parent
+for path in (REPO, REPO / "tools"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from drive_budget import QWEN05_SHAPE, build_models, course_env  # noqa: E402
+
+COURSE = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
+GIB = 2**30
+# --cpu-dry-run: per-stage max_length (PPO: new tokens) and batch size, as in drive_budget
+DRY_LENGTHS = {"pt": 64, "sft": 128, "rm": 128, "ppo": 8, "dpo": 128, "text2sql": 512}
+DRY_BATCH = {"ppo": 4}
+EVAL_TRIM = dict(n_prompts=1, n_eval=2, eval_limit=2)
 
 
-def qwen_shaped_base(tokenizer, path: Path) -> Path:
-    """Qwen2.5-0.5B's shape (24 layers, hidden 896, tied embeddings, 151,936 rows), random weights, fp16."""
-    from transformers import AutoModelForCausalLM, Qwen2Config
+def gpu_slug(name: str) -> str:
+    """'NVIDIA H200' -> 'h200', 'Tesla T4' -> 't4', 'NVIDIA A100-SXM4-80GB' -> 'a100-sxm4-80gb'."""
+    name = re.sub(r"^(nvidia|tesla)\s+", "", name.strip(), flags=re.I)
+    name = re.sub(r"^(geforce|quadro)\s+", "", name, flags=re.I)
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "gpu"
 
-    cfg = Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                      num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-                      tie_word_embeddings=True, rope_theta=1_000_000.0, pad_token_id=tokenizer.pad_token_id,
-                      eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
+
+# ---------------------------------------------------------------- inside a stage's process
+
+def batch_tokens(inputs: dict) -> int:
+    """Real (non-pad) tokens of one training micro-batch: the attention mask's ones when there is one (padded
+    batches: RM, DPO, 07), GRPO's prompt + completion masks, else every input id (02's full blocks and 03's
+    padding-free packed row have no padding; counting `!= pad_token_id` would drop Qwen's EOS, which is its pad)."""
+    if "attention_mask" in inputs:
+        return int(inputs["attention_mask"].sum())
+    if "prompt_mask" in inputs and "completion_mask" in inputs:
+        return int(inputs["prompt_mask"].sum()) + int(inputs["completion_mask"].sum())
+    if "input_ids" in inputs:
+        return int(inputs["input_ids"].numel())
+    return 0
+
+
+class StepTimer:
+    """TrainerCallback: wall seconds and real input tokens of every optimizer step (CUDA synchronised at both ends);
+    `add` is called with each micro-batch's tokens (see instrument_trainers)."""
+
+    def __init__(self, cuda: bool):
+        self.cuda = cuda
+        self.seconds: list[float] = []
+        self.tokens: list[int] = []
+        self._t0 = 0.0
+        self._pending = 0
+
+    def _sync(self):
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+
+    def add(self, n: int) -> None:
+        self._pending += n
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._sync()
+        self._t0 = time.perf_counter()
+        self._pending = 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._sync()
+        self.seconds.append(time.perf_counter() - self._t0)
+        self.tokens.append(self._pending)
+
+    def __getattr__(self, name):  # every other callback event: nothing to do
+        if name.startswith("on_"):
+            return lambda *a, **k: None
+        raise AttributeError(name)
+
+
+def instrument_trainers(cuda: bool) -> list:
+    """Make every Trainer.train in this process time its optimizer steps and count the real tokens of the
+    micro-batches it trains on; returns the list that collects (trainer class name, StepTimer, trainer)."""
+    from transformers import Trainer
+
+    timers: list = []
+    original = Trainer.train
+
+    def train(self, *args, **kwargs):
+        timer = StepTimer(cuda)
+        self.add_callback(timer)
+        timers.append((type(self).__name__, timer, self))
+        step = self.training_step
+
+        def training_step(model, inputs, *a, **k):
+            timer.add(batch_tokens(inputs))
+            return step(model, inputs, *a, **k)
+
+        self.training_step = training_step
+        return original(self, *args, **kwargs)
+
+    Trainer.train = train
+    return timers
+
+
+def count_4bit(*models) -> bool:
+    """True when one of `models` holds bitsandbytes 4-bit weights."""
+    for model in models:
+        if model is None or not hasattr(model, "parameters"):
+            continue
+        if any(type(p).__name__ == "Params4bit" for p in model.parameters()):
+            return True
+    return False
+
+
+def timing_summary(seconds: list[float], tokens: list[int]) -> dict:
+    """Median seconds per step and tokens per second, the first step (warm-up) left out when there are 3 or more."""
+    if not seconds:
+        return {}
+    skip = 1 if len(seconds) >= 3 else 0
+    s, t = seconds[skip:], tokens[skip:]
+    out = {"steps_timed": len(seconds), "first_step_seconds": round(seconds[0], 3),
+           "seconds_per_step": round(statistics.median(s), 3)}
+    if t and sum(t) > 0:
+        out["tokens_per_step"] = round(sum(t) / len(t), 1)
+        out["tokens_per_second"] = round(sum(t) / sum(s), 1)
+    return out
+
+
+def log_tokens(history: list[dict]) -> list[int]:
+    """Per-log-entry token increments from a cumulative `num_tokens` in a Trainer log (SFT, GRPO)."""
+    cumulative = [h["num_tokens"] for h in history if "num_tokens" in h and "train_runtime" not in h]
+    return [b - a for a, b in zip([0] + cumulative[:-1], cumulative)]
+
+
+def child_main(args) -> None:
+    """Run one stage of one profile in this process and write its row (JSON) to args.row."""
+    from dataclasses import replace
+
+    import torch
+
+    cuda = torch.cuda.is_available() and not args.cpu_dry_run
+    row: dict = {"stage": args.child, "profile": args.profile, "steps": {}}
+    timers = instrument_trainers(cuda)
+    ppo_tokens: list[int] = []
+    stage = None
+    step = "construct"
+    loaded_4bit = False
+    try:
+        from helpers.profiles import get_profile
+        from helpers.stages import stage_class
+
+        profile = get_profile(args.profile)
+        kw = dict(max_steps=args.steps)
+        if args.cpu_dry_run:
+            kw.update(batch_size=DRY_BATCH.get(args.child, 1), max_length=DRY_LENGTHS[args.child])
+        stage = stage_class(args.child)(root=Path(args.run), profile=profile, seed=42, **kw)
+        if args.cpu_dry_run:
+            stage.settings = replace(stage.settings, grad_accum=1, save_steps=0)
+        if args.trim_eval:
+            for attr, value in EVAL_TRIM.items():
+                if hasattr(stage, attr):
+                    setattr(stage, attr, value)
+        row["settings"] = {k: getattr(stage.settings, k) for k in ("max_steps", "batch_size", "grad_accum",
+                                                                   "max_length", "save_steps")}
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        for step in stage.steps:
+            if step == "train" and hasattr(stage, "ppo"):  # PPO: count the rollout's query + response tokens
+                rollout = stage.ppo.rollout
+
+                def counted(*a, _rollout=rollout, **k):
+                    batch = _rollout(*a, **k)
+                    ppo_tokens.append(int(batch["query_mask"].sum()) + int(batch["mask"].sum()))
+                    return batch
+
+                stage.ppo.rollout = counted
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()  # per step; the stage's peak is the largest step peak
+            print(f"── {args.profile} {args.child}: {step}", flush=True)
+            start = time.perf_counter()
+            getattr(stage, step)()
+            entry: dict = {"seconds": round(time.perf_counter() - start, 2)}
+            if cuda:
+                torch.cuda.synchronize()
+                entry["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / GIB, 3)
+                entry["peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / GIB, 3)
+            row["steps"][step] = entry
+            if step == "load" and args.trim_eval:
+                trim_loaded(stage)
+            loaded_4bit = loaded_4bit or count_4bit(*(getattr(stage, a, None) for a in
+                                                      ("model", "policy", "base", "value_model")))
+    except BaseException as exc:  # noqa: BLE001 - the report says what broke
+        row["error"] = f"{type(exc).__name__}: {exc}"[:3000]
+        row["failed_step"] = step
+        row["traceback"] = traceback.format_exc()[-8000:]
+        print(row["traceback"], file=sys.stderr, flush=True)
+    if cuda:
+        try:
+            torch.cuda.synchronize()  # the failing step's peak too: the counters were reset before it
+        except Exception as exc:  # noqa: BLE001 - a broken CUDA context: the counters still answer
+            row["cuda_error_after"] = f"{type(exc).__name__}: {exc}"[:500]
+        peaks = [e.get("peak_allocated_gib", 0) for e in row["steps"].values()]
+        reserved = [e.get("peak_reserved_gib", 0) for e in row["steps"].values()]
+        row["peak_allocated_gib"] = round(max(peaks + [torch.cuda.max_memory_allocated() / GIB]), 3)
+        row["peak_reserved_gib"] = round(max(reserved + [torch.cuda.max_memory_reserved() / GIB]), 3)
+        row["peak_step"] = max(row["steps"], key=lambda k: row["steps"][k].get("peak_allocated_gib", 0),
+                               default=None)
+        for train_step in ("train", "grpo"):
+            if train_step in row["steps"]:
+                row[f"{train_step}_peak_allocated_gib"] = row["steps"][train_step].get("peak_allocated_gib")
+    else:
+        import resource
+
+        row["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
+    row["loaded_in_4bit"] = loaded_4bit
+    row["training"] = {}
+    for name, timer, trainer in timers:
+        summary = timing_summary(timer.seconds, timer.tokens)
+        if not summary.get("tokens_per_second"):  # no input_ids in the batch (GRPO): the trainer's own count
+            increments = log_tokens(trainer.state.log_history)
+            if increments and len(increments) == len(timer.seconds):
+                summary = timing_summary(timer.seconds, increments)
+        row["training"][name] = summary
+    if stage is not None and hasattr(stage, "log_history") and stage.name == "ppo":
+        seconds = [h["step_seconds"] for h in stage.log_history if "step_seconds" in h]
+        row["training"]["PPOTrainer (helpers.ppo)"] = timing_summary(seconds, ppo_tokens[-len(seconds):]
+                                                                     if seconds else [])
+    main_name = {"ppo": "PPOTrainer (helpers.ppo)"}.get(args.child)
+    main = row["training"].get(main_name) if main_name else next(iter(row["training"].values()), None)
+    if main:
+        row.update({k: main.get(k) for k in ("seconds_per_step", "tokens_per_second", "tokens_per_step")})
+    if stage is not None:
+        row["metrics"] = {k: v for k, v in stage.metrics.items() if isinstance(v, (int, float, str, bool))}
+    Path(args.row).write_text(json.dumps(row, indent=1, default=str))
+
+
+def trim_loaded(stage) -> None:
+    """Bound the evaluation steps to a few examples."""
+    if hasattr(stage, "blocks"):
+        stage.blocks["valid"] = stage.blocks["valid"][:4]
+    data = getattr(stage, "data", None)
+    if isinstance(data, dict) and hasattr(data.get("valid"), "select"):  # 03, 04, 06: held-out loss / rewards
+        data["valid"] = data["valid"].select(range(min(4, len(data["valid"]))))
+
+
+# ---------------------------------------------------------------- --sft-pieces: what one SFT micro-batch costs
+
+def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
+    """Example lengths of the shipped SFT conversations (Qwen2.5's tokenizer and chat template), packed best-fit
+    decreasing into `rows` rows of at most `length` tokens (longer examples cut), as TRL's "bfd" packing does."""
+    from helpers.sources import shipped_path
+    from helpers.data import load_records
+
+    lengths = []
+    for messages in load_records(shipped_path("sft", "train"), "sft")["messages"]:
+        lengths.append(min(length, len(tok.apply_chat_template(messages, tokenize=True))))
+    bins: list[list[int]] = []
+    for n in sorted(lengths, reverse=True):
+        fits = [b for b in bins if sum(b) + n <= length]
+        if fits:
+            min(fits, key=lambda b: length - sum(b) - n).append(n)
+        else:
+            bins.append([n])
+    bins.sort(key=sum, reverse=True)
+    return bins[:rows]
+
+
+def sft_pieces(args) -> int:
+    """Time the pieces of one SFT micro-batch (forward + backward) at Qwen2.5-0.5B's width and vocabulary."""
+    import torch
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM
+
+    from helpers.models import lora_config, with_lora
+    from helpers.packing import sdpa_varlen_attention, use_varlen_attention
+    from helpers.profiles import get_profile
+    from helpers.standin import qwen_tokenizer, standin_config
+    from trl.kernels import ChunkedLogProbFunction
+    from trl.kernels.chunked_logprob import _use_triton
+    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
+
+    cuda = torch.cuda.is_available() and not args.cpu_dry_run
+    device = torch.device("cuda" if cuda else "cpu")
+    dtype = torch.float16 if cuda else torch.bfloat16  # t4 trains in fp16; CPU autocast runs bf16
+    layers = args.layers or (24 if cuda else 2)
+    rows_n = args.rows or (4 if cuda else 1)
+    reps = args.reps
     torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(cfg).to(torch.float16).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    def timed(fn, n=reps) -> float:
+        fn()  # warm-up (Triton compiles, allocator)
+        sync()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - t0)
+        return round(statistics.median(times), 4)
+
+    tok = qwen_tokenizer()
+    rows = packed_rows(tok, rows_n, args.length)
+    lengths = [n for r in rows for n in r]
+    total = sum(lengths)
+    position_ids = torch.cat([torch.arange(n) for n in lengths])[None].to(device)
+    cu = torch.tensor([0] + list(__import__("itertools").accumulate(lengths)), dtype=torch.int32, device=device)
+    input_ids = torch.randint(0, 151_643, (1, total), device=device)
+    labels = input_ids.clone()
+    labels[position_ids == 0] = -100
+    batch = dict(input_ids=input_ids, position_ids=position_ids, cu_seq_lens_q=cu, cu_seq_lens_k=cu,
+                 max_length_q=max(lengths), max_length_k=max(lengths))
+    report: dict = {"device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
+                    "dtype": str(dtype), "layers": layers, "rows": len(rows), "row_length": args.length,
+                    "examples": len(lengths), "tokens": total, "example_lengths": lengths, "reps": reps,
+                    "torch": torch.__version__, "threads": torch.get_num_threads()}
+    print(json.dumps({k: v for k, v in report.items() if k != "example_lengths"}), flush=True)
+
+    # the model: Qwen2.5-0.5B's width and vocabulary, `layers` layers, LoRA r=16 on every linear layer (t4 settings)
+    config = standin_config(**dict(QWEN05_SHAPE, num_hidden_layers=layers))
+    base = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    four_bit = cuda and not getattr(args, "no_4bit", False)
+    if four_bit:  # as helpers.models.load_causal_lm + prepare_model_for_kbit_training under t4
+        from peft import prepare_model_for_kbit_training
+
+        from helpers.models import quantization_config
+
+        with tempfile.TemporaryDirectory() as tmp:
+            base.to(dtype).save_pretrained(tmp)
+            base = AutoModelForCausalLM.from_pretrained(tmp, dtype=dtype, device_map={"": 0},
+                                                        quantization_config=quantization_config(get_profile("t4")))
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+    else:
+        base = base.to(device, dtype)
+    report["loaded_in_4bit"] = four_bit
+    model = with_lora(base, lora_config(get_profile("t4")))
+    model.train()
+    backbone, head = base.model, base.get_output_embeddings()
+    report["lm_head_dtype"] = str(head.weight.dtype)
+
+    def set_attention(kind: str):
+        if kind == "varlen":
+            use_varlen_attention(model)
+        else:
+            for sub in model.modules():
+                c = getattr(sub, "config", None)
+                if c is not None and hasattr(c, "_attn_implementation"):
+                    c._attn_implementation = kind
+
+    def set_checkpointing(on: bool):
+        if on:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            base.gradient_checkpointing_disable()
+
+    mask = labels[:, 1:] != -100
+    compact = _use_triton(device)
+
+    def head_loss(hidden, outputs):
+        h, y = hidden[:, :-1], labels[:, 1:]
+        if outputs == "logits":  # the pre-fused path: full logits, upcast to fp32, cross-entropy
+            logits = head(h).float()
+            return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=-100)
+        hs = h[mask] if compact else h.reshape(-1, h.size(-1))
+        ys = y[mask] if compact else y.clamp(min=0).reshape(-1)
+        logp = ChunkedLogProbFunction.apply(hs, head.weight, None, ys, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
+                                            outputs)[0]
+        logp = logp if compact else logp.view(mask.shape)[mask]
+        return -logp.sum() / mask.sum()
+
+    def micro_batch(outputs=("log_probs", "entropy", "is_top1")):
+        with torch.autocast(device.type, dtype=dtype):
+            hidden = backbone(**batch, use_cache=False).last_hidden_state
+            loss = head_loss(hidden, outputs)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    def body_only():
+        with torch.autocast(device.type, dtype=dtype):
+            hidden = backbone(**batch, use_cache=False).last_hidden_state
+        hidden.float().pow(2).mean().backward()
+        model.zero_grad(set_to_none=True)
+
+    variants: dict[str, dict] = {}
+
+    def variant(name, attention="varlen", checkpointing=True, fn=micro_batch, **kw):
+        set_attention(attention)
+        set_checkpointing(checkpointing)
+        try:
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            seconds = timed(lambda: fn(**kw))
+            row = {"seconds": seconds}
+            if cuda:
+                row["peak_gib"] = round(torch.cuda.max_memory_allocated() / GIB, 2)
+        except Exception as exc:  # noqa: BLE001
+            row = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        variants[name] = row
+        print(f"{name:>58}: {row}", flush=True)
+
+    variant("baseline: TRL 1.16 SFT (fused head + entropy + top1)")
+    variant("fused head, log_probs only (no entropy / accuracy)", outputs=("log_probs",))
+    variant("full logits + fp32 cross-entropy (no fused head)", outputs="logits")
+    variant("one SDPA call with transformers' packed mask", attention="sdpa")
+    variant("no activation checkpointing", checkpointing=False)
+    variant("body only (no LM head)", fn=body_only)
+    report["micro_batch"] = variants
+
+    # isolated: the LM head over `total` tokens, and one layer's attention
+    pieces: dict[str, float | str] = {}
+    hidden = torch.randn(mask.sum().item() if compact else total - 1, config.hidden_size, device=device,
+                         dtype=dtype, requires_grad=True)
+    targets = torch.randint(0, 151_643, (hidden.shape[0],), device=device)
+    weight = head.weight.detach()
+    for label, outputs in (("head: log_probs + entropy + is_top1", ("log_probs", "entropy", "is_top1")),
+                           ("head: log_probs only", ("log_probs",))):
+        def run_head(outputs=outputs):
+            with torch.autocast(device.type, dtype=dtype):
+                out = ChunkedLogProbFunction.apply(hidden, weight, None, targets, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE,
+                                                   None, 1.0, outputs)
+            out[0].sum().backward()
+        pieces[label] = timed(run_head)
+
+    def run_logits():
+        with torch.autocast(device.type, dtype=dtype):
+            logits = hidden @ weight.to(dtype).t()
+        F.cross_entropy(logits.float(), targets).backward()
+    pieces["head: full logits + fp32 cross-entropy"] = timed(run_logits)
+
+    heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, config.hidden_size // config.num_attention_heads
+    q = torch.randn(1, heads, total, dim, device=device, dtype=dtype, requires_grad=True)
+    k = torch.randn(1, kv, total, dim, device=device, dtype=dtype, requires_grad=True)
+    v = torch.randn(1, kv, total, dim, device=device, dtype=dtype, requires_grad=True)
+
+    class Module(torch.nn.Module):
+        num_key_value_groups = heads // kv
+
+    module = Module().train()
+
+    def varlen():
+        out, _ = sdpa_varlen_attention(module, q, k, v, None, scaling=dim**-0.5, cu_seq_lens_q=cu)
+        out.float().sum().backward()
+
+    def one_call(block_mask=None):
+        kk, vv = k.repeat_interleave(heads // kv, 1), v.repeat_interleave(heads // kv, 1)
+        out = F.scaled_dot_product_attention(q, kk, vv, attn_mask=block_mask, is_causal=block_mask is None)
+        out.float().sum().backward()
+
+    seq = torch.repeat_interleave(torch.arange(len(lengths), device=device),
+                                  torch.tensor(lengths, device=device))
+    dense = (seq[:, None] == seq[None, :]) & torch.ones(total, total, dtype=torch.bool, device=device).tril()
+    pieces["attention, 1 layer: per-example SDPA loop (helpers.packing)"] = timed(varlen)
+    pieces["attention, 1 layer: one causal SDPA call (no packing mask; reference)"] = timed(one_call)
+    pieces["attention, 1 layer: one SDPA call, dense block-diagonal mask"] = timed(lambda: one_call(dense))
+    report["isolated"] = pieces
+    for name, value in pieces.items():
+        print(f"{name:>70}: {value}", flush=True)
+
+    # where the baseline's time goes
+    set_attention("varlen")
+    set_checkpointing(True)
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        micro_batch()
+        sync()
+    key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    table = prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=60)
+    report["profile_sort"] = key
+    report["profile_table"] = table
+    print(table, flush=True)
+
+    # compose: a full optimizer step = grad_accum micro-batches of 24 layers
+    base_s = variants["baseline: TRL 1.16 SFT (fused head + entropy + top1)"].get("seconds")
+    body_s = variants["body only (no LM head)"].get("seconds")
+    if base_s and body_s:
+        per_layer = body_s / layers
+        head_s = max(base_s - body_s, 0.0)
+        micro = 24 * per_layer + head_s
+        report["estimate"] = {"per_layer_seconds": round(per_layer, 4), "head_seconds": round(head_s, 4),
+                              "micro_batch_24_layers_seconds": round(micro, 3),
+                              "note": "per layer = body-only time / layers; head = baseline - body only"}
+        print(json.dumps(report["estimate"]), flush=True)
+    out = args.out or (REPO / "benchmarks" / f"sft_pieces_{gpu_slug(report['device']) if cuda else 'cpu'}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=str))
+    print(f"wrote {out}")
+    return 0
 
 
-def run_stage(name: str, root: Path, steps: int) -> dict:
+# ---------------------------------------------------------------- the driver
+
+def tokenizer_stage(run: Path) -> dict:
+    """01, headless: the profile's base tokenizer extended with its domain tokens, saved where 02 looks."""
     from helpers.profiles import get_profile
-    from helpers.stages import stage_class
-
-    torch.cuda.reset_peak_memory_stats()
-    stage = stage_class(name)(root=root, profile=get_profile(), max_steps=steps)
-    start = time.perf_counter()
-    stage.run()
-    seconds = time.perf_counter() - start
-    base = getattr(getattr(stage, "model", None), "base_model", None)
-    row = {"seconds": round(seconds, 1), "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
-           "train_seconds_per_step": round(stage.trainer.state.log_history[-1].get("train_runtime", 0) / steps, 3)
-           if hasattr(stage, "trainer") else None,
-           "metrics": {k: v for k, v in stage.metrics.items() if isinstance(v, (int, float, str))}}
-    row["loaded_in_4bit"] = bool(getattr(getattr(base, "model", base), "is_loaded_in_4bit", False))
-    return row
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--stages", nargs="+", default=["pt", "sft"])
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--profiles", nargs="+", default=["t4", "ampere"])
-    args = parser.parse_args()
-    from helpers.profiles import get_profile
+    from helpers.runs import stage_output
     from helpers.tokenizer import course_tokenizer
 
-    report: dict = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__}
-    work = Path(tempfile.mkdtemp())
-    tok = course_tokenizer(get_profile("tiny"))
-    base = qwen_shaped_base(tok, work / "base")
-    os.environ.update(WORKBOOK_BASE_MODEL=str(base), WORKBOOK_DATA_SOURCE="shipped")
-    for profile in args.profiles:
-        os.environ["WORKBOOK_PROFILE"] = profile
-        root = work / profile
-        tok.save_pretrained(root / "tokenizer" / "tokenizer")
-        report[profile] = {}
-        for name in args.stages:
-            try:
-                report[profile][name] = run_stage(name, root, args.steps)
-            except Exception as exc:  # keep going: the report says what broke
-                import traceback
+    start = time.perf_counter()
+    try:
+        tok = course_tokenizer(get_profile())
+        tok.save_pretrained(stage_output("tokenizer", run))
+        return {"stage": "tokenizer", "seconds": round(time.perf_counter() - start, 2), "tokens": len(tok),
+                "domain_tokens_added": len(tok) - 151_665}
+    except Exception as exc:  # noqa: BLE001
+        return {"stage": "tokenizer", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
 
-                report[profile][name] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-3000:]}
-            print(json.dumps({profile: {name: report[profile][name]}}, indent=1, default=str), flush=True)
-            args.out.write_text(json.dumps(report, indent=2, default=str))
-        shutil.rmtree(root, ignore_errors=True)
+
+def verdict(profile: str, row: dict, limit_gib: float) -> str:
+    if row.get("error"):
+        return "FAIL (error)"
+    peak = row.get("peak_allocated_gib")
+    if peak is None:
+        return "n/a"
+    if profile != "t4":
+        return "info"
+    return "PASS" if peak <= limit_gib else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="default: benchmarks/gpu_<gpu-name>.json")
+    parser.add_argument("--profiles", nargs="+", default=None, choices=("t4", "ampere"))
+    parser.add_argument("--stages", nargs="+", default=list(COURSE), choices=COURSE)
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per stage (default 10; dry run 2)")
+    parser.add_argument("--limit-gib", type=float, default=13.0, help="t4 stages must peak at or below this")
+    parser.add_argument("--trim-eval", action="store_true", help="evaluation steps on a few examples only")
+    parser.add_argument("--cpu-dry-run", action="store_true", help="no CUDA: tiny body, ampere, few steps")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary folder, deleted after)")
+    parser.add_argument("--keep-work", action="store_true")
+    parser.add_argument("--sft-pieces", action="store_true", help="time the pieces of one SFT micro-batch instead")
+    parser.add_argument("--layers", type=int, help="--sft-pieces: decoder layers (default 24 on a GPU, 2 on a CPU)")
+    parser.add_argument("--rows", type=int, default=None, help="--sft-pieces: packed rows per micro-batch")
+    parser.add_argument("--length", type=int, default=1024, help="--sft-pieces: tokens per packed row")
+    parser.add_argument("--reps", type=int, default=3, help="--sft-pieces: timed repetitions per variant")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--row", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.steps is None:
+        args.steps = 2 if args.cpu_dry_run else 10
+    if args.child:
+        child_main(args)
+        return 0
+    if args.sft_pieces:
+        return sft_pieces(args)
+
+    import torch
+    import transformers
+
+    cuda = (not args.cpu_dry_run) and torch.cuda.is_available()
+    if not args.cpu_dry_run and not cuda:
+        parser.error("no CUDA device: run on a GPU machine, or pass --cpu-dry-run to check the tool on a CPU")
+    profiles = args.profiles or (["ampere"] if args.cpu_dry_run else ["t4", "ampere"])
+    gpu = torch.cuda.get_device_name(0) if cuda else "cpu (dry run)"
+    out = args.out or (REPO / "benchmarks" / f"gpu_{gpu_slug(gpu) if cuda else 'cpu-dry-run'}.json")
+    work = (args.work or Path(tempfile.mkdtemp(prefix="gpu-check-"))).resolve()
+    started = time.perf_counter()
+    report: dict = {
+        "what": "t4/ampere profiles on a Qwen2.5-0.5B-shaped random model, shipped data; per profile and stage",
+        "gpu": gpu, "cpu_dry_run": args.cpu_dry_run, "limit_gib": args.limit_gib, "steps": args.steps,
+        "trim_eval": args.trim_eval, "machine": {"platform": platform.platform(), "cores": os.cpu_count(),
+                                                 "python": platform.python_version()},
+        "torch": torch.__version__, "transformers": transformers.__version__, "cuda": torch.version.cuda,
+        "model_shape": "stand-in body (hidden 64, 2 layers), real vocabulary" if args.cpu_dry_run else QWEN05_SHAPE,
+    }
+    for pkg in ("trl", "peft", "bitsandbytes"):
+        try:
+            report[pkg] = __import__(pkg).__version__
+        except Exception:  # noqa: BLE001
+            report[pkg] = None
+    if cuda:
+        props = torch.cuda.get_device_properties(0)
+        report["gpu_memory_gib"] = round(props.total_memory / GIB, 1)
+        report["compute_capability"] = f"{props.major}.{props.minor}"
+    verdicts: list[tuple[str, str, str, dict]] = []
+    try:
+        models = build_models(work / "models", {} if args.cpu_dry_run else QWEN05_SHAPE)
+        for profile in profiles:
+            report[profile] = {}
+            if args.cpu_dry_run and profile == "t4":
+                report[profile] = {"skipped": "t4 needs CUDA (4-bit NF4, fp16)"}
+                continue
+            env = dict(os.environ, **course_env(models, profile))
+            if args.cpu_dry_run:
+                env["CUDA_VISIBLE_DEVICES"] = ""
+            run = work / profile
+            saved = dict(os.environ)
+            os.environ.update(env)
+            try:
+                for name in args.stages:
+                    t0 = time.perf_counter()
+                    if name == "tokenizer":
+                        row = tokenizer_stage(run)
+                    else:
+                        row_path = work / f"row-{profile}-{name}.json"
+                        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--run", str(run),
+                               "--row", str(row_path), "--profile", profile, "--steps", str(args.steps)]
+                        cmd += ["--cpu-dry-run"] if args.cpu_dry_run else []
+                        cmd += ["--trim-eval"] if (args.trim_eval or args.cpu_dry_run) else []
+                        proc = subprocess.run(cmd, cwd=REPO, env=env)
+                        row = json.loads(row_path.read_text()) if row_path.is_file() else {
+                            "stage": name, "error": f"the stage's process ended with code {proc.returncode} and "
+                                                    "wrote no row (killed? out of host memory?)"}
+                        row["returncode"] = proc.returncode
+                    row["wall_seconds"] = round(time.perf_counter() - t0, 1)
+                    row["verdict"] = verdict(profile, row, args.limit_gib)
+                    report[profile][name] = row
+                    verdicts.append((profile, name, row["verdict"], row))
+                    print(f"==== {profile:>6} {name:>9}: {row['verdict']:<12} " + line(row), flush=True)
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_text(json.dumps(report, indent=1, default=str))
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+    finally:
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        report["summary"] = [{"profile": p, "stage": s, "verdict": v, **{k: r.get(k) for k in (
+            "peak_allocated_gib", "peak_reserved_gib", "seconds_per_step", "tokens_per_second", "loaded_in_4bit",
+            "error")}} for p, s, v, r in verdicts]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1, default=str))
+        if not args.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{'profile':>7} {'stage':>9}  verdict       peak GiB (reserved)  s/step   tokens/s  4-bit")
+    for p, s, v, r in verdicts:
+        print(f"{p:>7} {s:>9}  {v:<12}  " + line(r))
+    failed = [f"{p}/{s}" for p, s, v, _ in verdicts if v.startswith("FAIL")]
+    print(f"{'FAILED: ' + ', '.join(failed) if failed else 'all stages passed'}; wrote {out} in {report['seconds']} s")
+    return 1 if failed else 0
+
+
+def line(row: dict) -> str:
+    if row.get("error"):
+        return f"{row.get('failed_step', '')}: {row['error'][:160]}"
+    if row.get("stage") == "tokenizer":
+        return f"{row.get('tokens')} tokens in {row.get('seconds')} s"
+    peak = row.get("peak_allocated_gib")
+    mem = f"{peak:6.2f} ({row.get('peak_reserved_gib'):6.2f})" if peak is not None else \
+        f"rss {row.get('peak_rss_gib')} GiB"
+    return (f"{mem:>19}  {row.get('seconds_per_step') or float('nan'):6.3f}  "
+            f"{row.get('tokens_per_second') or float('nan'):9.1f}  {row.get('loaded_in_4bit')}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,8 @@
 """python -m helpers.stages pt|sft|... --run-dir DIR [--max-steps N] [--batch-size B] [--max-length L]
-[--profile tiny|t4|ampere|rehearsal]"""
+[--profile tiny|t4|ampere|rehearsal]
+
+Under `torchrun --nproc_per_node N -m helpers.stages ...` (or `accelerate launch -m helpers.stages ...`) the N
+processes join one process group first (helpers.distributed); --batch-size is then per process."""
 
 from __future__ import annotations
 
@@ -15,16 +18,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage", choices=list(REGISTRY))
     parser.add_argument("--run-dir", help="run directory shared by the stages (default: WORKBOOK_RUN_DIR or ./runs/default)")
     parser.add_argument("--max-steps", type=int, help="override the profile's number of training steps")
-    parser.add_argument("--batch-size", type=int, help="override the profile's per-device batch size (PPO: prompts)")
+    parser.add_argument("--batch-size", type=int,
+                        help="override the profile's per-device batch size (PPO: prompts per step and process)")
     parser.add_argument("--max-length", type=int, help="override the profile's max_length (PPO: new tokens)")
     parser.add_argument("--profile", help="tiny | t4 | ampere | rehearsal (default: WORKBOOK_PROFILE or detected)")
     args = parser.parse_args(argv)
+    from ..distributed import init_from_env, is_main, shutdown
     from ..profiles import get_profile
 
+    init_from_env()  # torchrun: one process group (the Trainer would make it too; our PPO needs it)
     stage = stage_class(args.stage)(root=args.run_dir, profile=get_profile(args.profile), max_steps=args.max_steps,
                                     batch_size=args.batch_size, max_length=args.max_length)
     metrics = stage.run()
-    print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
+    if is_main():
+        print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
+    shutdown()
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoints import PublishCallback, resume_from
+from ..distributed import barrier, broadcast_object, is_main, main_first
 from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
 from ..profiles import Profile, get_profile
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
@@ -18,6 +19,7 @@ class Stage:
 
     name = ""
     steps: tuple[str, ...] = ()
+    main_only_steps: tuple[str, ...] = ("save",)  # under torchrun: run by rank 0 alone, the others wait
 
     def __init__(self, root: str | Path | None = None, profile: Profile | None = None, max_steps: int | None = None,
                  seed: int = 42, batch_size: int | None = None, max_length: int | None = None):
@@ -34,15 +36,28 @@ class Stage:
         self.metrics: dict = {}
 
     def run(self) -> dict:
-        """Every step in order (the headless runner); returns the stage's metrics."""
+        """Every step in order (the headless runner); returns the stage's metrics.
+
+        Under torchrun every process runs every step (training is shared, evaluation is repeated: same weights, same
+        seeds, same numbers) except `main_only_steps`, which write the final model: rank 0 runs them, the others wait
+        at a barrier. Metrics and checkpoints are written by rank 0 alone (helpers.runs, helpers.checkpoints)."""
         for step in self.steps:
-            print(f"── {self.name}: {step}", flush=True)
-            getattr(self, step)()
+            if is_main():
+                print(f"── {self.name}: {step}", flush=True)
+            if is_main() or step not in self.main_only_steps:
+                getattr(self, step)()
+            if step in self.main_only_steps:
+                barrier()
         return self.metrics
 
     # ---- shared pieces
     def tokenizer(self):
-        """The tokenizer of the previous stage's model, else 01's, else (saying so) one built now."""
+        """The tokenizer of the previous stage's model, else 01's, else (saying so) one built now. Under torchrun rank 0
+        looks (and builds) first; the others then find what it found or saved."""
+        with main_first():
+            return self.find_tokenizer()
+
+    def find_tokenizer(self):
         from transformers import AutoTokenizer
 
         for stage in self.previous():
@@ -115,7 +130,8 @@ class Stage:
                     save_steps=s.save_steps or s.max_steps, save_total_limit=2, report_to="none", seed=self.seed,
                     data_seed=self.seed, fp16=self.profile.fp16, bf16=self.profile.bf16,
                     activation_checkpointing=self.profile.load_in_4bit, dataloader_num_workers=0,
-                    use_cpu=not torch.cuda.is_available())
+                    use_cpu=not torch.cuda.is_available(),
+                    ddp_find_unused_parameters=False)  # torchrun: every LoRA weight gets a gradient, skip the search
 
     def callbacks(self) -> list:
         return [PublishCallback(self.publish_dir, keep=2)]
@@ -123,7 +139,8 @@ class Stage:
     def train_resumable(self, trainer) -> None:
         """Train, resuming from the newest complete published checkpoint when there is one."""
         fp32_trainable(trainer.model)
-        path = resume_from(self.publish_dir, self.work_dir)
+        path = resume_from(self.publish_dir, self.work_dir) if is_main() else None
+        path = broadcast_object(path)  # under torchrun: rank 0 copies the checkpoint, every rank resumes from it
         trainer.train(resume_from_checkpoint=path)
         self.log_history = trainer.state.log_history
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 
-from ..evaluation import early_late, generate_answers
-from ..models import load_causal_lm, load_reward_model, lora_config, merge_and_save
-from ..rewards import reward_scores
+from ..evaluation import early_late
+from ..models import autocast_for, load_causal_lm, load_reward_model, lora_config, merge_and_save
+from ..ppo import encode_prompts
+from ..rewards import build_tiny_reward_model
 from ..runs import find_output
 from ..sources import course_records
 from .base import Stage
@@ -31,24 +30,17 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
 
 class DPOStage(Stage):
     name = "dpo"
-    steps = ("load", "build_model", "build_trainer", "train", "compare", "save")
+    steps = ("load", "build_model", "build_trainer", "evaluate_before", "train", "evaluate_after", "compare", "save")
     hub_limit = 20000
     beta = 0.1  # strength of the pull towards the reference: small β lets the policy move further
-    n_prompts = 8  # held-out prompts answered by each model in `compare`
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
-
-    @property
-    def max_new_tokens(self) -> int:
-        """Length cap of the answers compared in `compare` (the profile's, else 48 tokens)."""
-        return self.settings.max_new_tokens or 48
 
     def load(self) -> None:
         self.tok = self.tokenizer()
         limit = None if self.profile.data_source == "shipped" else self.hub_limit
         self.data = {split: course_records(self.profile, "preference", split, limit) for split in ("train", "valid")}
-        self.prompts = list(self.data["valid"]["prompt"][:self.n_prompts])
         self.metrics.update(train_pairs=len(self.data["train"]), valid_pairs=len(self.data["valid"]))
 
     def build_model(self) -> None:
@@ -68,78 +60,120 @@ class DPOStage(Stage):
         from trl import DPOTrainer
 
         self.trainer = DPOTrainer(model=self.base, ref_model=None, args=self.dpo_config(),
-                                  train_dataset=self.data["train"], processing_class=self.tok,
-                                  peft_config=lora_config(self.profile), callbacks=self.callbacks())
+                                  train_dataset=self.data["train"], eval_dataset=self.data["valid"],
+                                  processing_class=self.tok, peft_config=lora_config(self.profile),
+                                  callbacks=self.callbacks())
         self.model = self.trainer.model  # float32 adapter weights are restored by Stage.train_resumable
         self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
 
-    def batch(self, n: int = 8) -> dict[str, torch.Tensor]:
-        """The first `n` tokenised training pairs collated as the trainer does: n prompt+chosen rows, then n
-        prompt+rejected rows, with completion_mask marking the answer tokens."""
-        ds = self.trainer.train_dataset
+    def batch(self, n: int = 8, start: int = 0, split: str = "train") -> dict[str, torch.Tensor]:
+        """`n` tokenised pairs from `start` collated as the trainer does: n prompt+chosen rows, then n prompt+rejected
+        rows, with completion_mask marking the answer tokens."""
+        ds = self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset
         keys = ("prompt_ids", "chosen_ids", "rejected_ids")
-        rows = [{k: ds[i][k] for k in keys} for i in range(min(n, len(ds)))]
+        rows = [{k: ds[i][k] for k in keys} for i in range(start, min(start + n, len(ds)))]
         device = next(self.model.parameters()).device
         return {k: v.to(device) for k, v in self.trainer.data_collator(rows).items()}
+
+    @torch.no_grad()
+    def implicit_margins(self, split: str = "valid", batch_size: int = 8) -> list[float]:
+        """β[(log πθ − log πref)(chosen) − (log πθ − log πref)(rejected)] for every pair of `split`: the implicit
+        reward margin DPO's loss pushes up. Positive: the policy prefers the chosen answer more than 03's model did."""
+        n = len(self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset)
+        margins: list[float] = []
+        for start in range(0, n, batch_size):
+            batch = self.batch(batch_size, start, split)
+            with autocast_for(self.model):
+                policy = completion_logps(self.model, batch)
+                with self.reference():
+                    reference = completion_logps(self.model, batch)
+            (pw, pl), (rw, rl) = policy.chunk(2), reference.chunk(2)
+            margins += (self.beta * ((pw - rw) - (pl - rl))).tolist()
+        return margins
+
+    @staticmethod
+    def preference_accuracy(margins: list[float]) -> float:
+        """Share of pairs with a positive implicit margin; a tie (the untrained policy: every margin 0) counts half."""
+        return sum((m > 0) + 0.5 * (m == 0) for m in margins) / len(margins)
+
+    def evaluate_before(self) -> None:
+        """Held-out preference accuracy of the untrained policy (it equals the reference: 0.5, every pair a tie)."""
+        self.save_metrics(heldout_accuracy_before=self.preference_accuracy(self.implicit_margins("valid")))
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
         (loss0, loss1), (acc0, acc1) = (early_late(self.log_history, k) for k in ("loss", "rewards/accuracies"))
         self.save_metrics(loss_early=loss0, loss_late=loss1, reward_accuracy_early=acc0, reward_accuracy=acc1)
 
+    def evaluate_after(self) -> None:
+        """The same held-out pairs after training: does the policy prefer the chosen answers it never saw?"""
+        self.heldout_margins = self.implicit_margins("valid")
+        self.save_metrics(heldout_accuracy_after=self.preference_accuracy(self.heldout_margins),
+                          heldout_margin_after=sum(self.heldout_margins) / len(self.heldout_margins))
+
     def reference(self):
         """Context in which the policy acts as the reference (03's model): the LoRA adapter disabled."""
         return self.model.disable_adapter()
 
     def compare(self) -> None:
-        """Greedy answers to held-out prompts from 03's model, this DPO model and (if 05 ran) the PPO model, scored by
-        04's reward model when it exists."""
-        self.answers: dict[str, list[str]] = {}
-        for label, ctx in (("sft", self.reference()), ("dpo", nullcontext())):
-            with ctx:
-                self.answers[label] = generate_answers(self.model, self.tok, self.prompts, self.max_new_tokens)
-        ppo = find_output("ppo", self.root)
-        if ppo is not None:
-            policy = load_causal_lm(ppo, self.profile)
-            self.answers["ppo"] = generate_answers(policy, self.tok, self.prompts, self.max_new_tokens)
+        """03's model (adapter off), this DPO model and (if 05 ran) the PPO model answer the same held-out prompts, one
+        sampled answer each, measured exactly as 05 measures PPO and GRPO (helpers.stages.ppo.heldout_measure: 04's
+        reward model reading the answer's tokens, the same cut-off penalty, seed and length cap), so the numbers of
+        05 and 06 compare. The win rate is the share of prompts where DPO's answer out-scores 03's."""
+        from .ppo import PPOStage, heldout_measure
+
+        rm_path = find_output("rm", self.root)
+        if rm_path is None:
+            print("No reward model from 04_rm in this run: a reward model with a random score head stands in "
+                  "(its scores are noise).")
+            rm = (build_tiny_reward_model(self.profile, self.tok, seed=self.seed) if self.base_source is None
+                  else load_reward_model(self.base_source, self.profile, self.tok))
+        else:
+            rm = load_reward_model(rm_path, self.profile, self.tok)
+        rm.config.pad_token_id = self.tok.pad_token_id
+        prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:PPOStage.n_eval], PPOStage.max_prompt_length)
+        self.prompts = list(self.data["valid"]["prompt"][:PPOStage.n_eval])
+        ppo = self.profile.stage("ppo")
+        measure = dict(max_new_tokens=ppo.max_length, missing_eos_penalty=PPOStage.missing_eos_penalty, seed=self.seed)
+        with self.reference():
+            self.measured = {"sft": heldout_measure(self.model, rm, self.tok, prompts, kl=False, **measure)}
+        self.measured["dpo"] = heldout_measure(self.model, rm, self.tok, prompts, **measure)
+        found = find_output("ppo", self.root)
+        if found is not None:
+            policy = load_causal_lm(found, self.profile)
+            self.measured["ppo"] = heldout_measure(policy, rm, self.tok, prompts, kl=False, **measure)
             del policy
         else:
             print("No output of 05_ppo in this run: comparing SFT and DPO only.")
-        rm_path = find_output("rm", self.root)
-        self.rewards: dict[str, list[float]] = {}
-        if rm_path is None:
-            print("No reward model from 04_rm in this run: the answers are compared without rewards.")
-        else:
-            rm = load_reward_model(rm_path, self.profile, self.tok)
-            self.rewards = {k: reward_scores(rm, self.tok, self.prompts, v) for k, v in self.answers.items()}
-            del rm
-        for label, answers in self.answers.items():
-            row = {f"length_{label}": sum(len(self.tok(a)["input_ids"]) for a in answers) / len(answers)}
-            if label in self.rewards:
-                row[f"reward_{label}"] = sum(self.rewards[label]) / len(answers)
-            self.save_metrics(**row)
+        del rm
+        self.answers = {label: m["responses"] for label, m in self.measured.items()}
+        scores = {label: m["scores"] for label, m in self.measured.items()}
+        wins = [(d > s_) + 0.5 * (d == s_) for d, s_ in zip(scores["dpo"], scores["sft"])]
+        self.save_metrics(win_rate_vs_sft=sum(wins) / len(wins),
+                          **{f"{k}_{label}": m[k] for label, m in self.measured.items()
+                             for k in ("reward", "eos_fraction", "response_length")})
 
     def comparison(self):
         """One row per model: mean reward from 04's reward model (if any) and mean answer length in tokens."""
         import pandas as pd
 
-        rows = {label: {"mean reward": self.metrics.get(f"reward_{label}", float("nan")),
-                        "mean length (tokens)": self.metrics[f"length_{label}"]} for label in self.answers}
+        rows = {label: {"mean reward (held out)": m["reward"], "answers ended (EOS)": m["eos_fraction"],
+                        "mean length (tokens)": m["response_length"], "KL to 03 (nats)": m["kl"]}
+                for label, m in self.measured.items()}
         return pd.DataFrame(rows).T
 
     def side_by_side(self, n: int = 3):
-        """The first `n` held-out prompts with every model's answer (and its reward, when there is one)."""
+        """The first `n` held-out prompts with every model's sampled answer and its reward."""
         import pandas as pd
 
         rows = []
         for i, prompt in enumerate(self.prompts[:n]):
             row = {"prompt": prompt[-1]["content"]}
-            for label, answers in self.answers.items():
-                reward = f" [{self.rewards[label][i]:+.2f}]" if label in self.rewards else ""
-                row[label] = answers[i] + reward
+            for label, m in self.measured.items():
+                row[label] = f"{m['responses'][i]} [{m['scores'][i]:+.2f}]"
             rows.append(row)
         return pd.DataFrame(rows)
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
-        self.save_metrics(key_metric="reward_accuracy")
+        self.save_metrics(key_metric="heldout_accuracy_after")

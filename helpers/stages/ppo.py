@@ -9,11 +9,55 @@ import torch
 from ..evaluation import generate_answers
 from ..models import (fp32_trainable, load_reward_model, lora_config,
                       merge_and_save, with_lora)
-from ..ppo import PPOConfig, PPOTrainer, encode_prompts, evaluate_policy, make_value_model, track_resources, turn_suffix
-from ..rewards import build_tiny_reward_model, reward_scores
+from ..ppo import (PPOConfig, PPOTrainer, encode_prompts, logprobs_of, make_value_model, response_logits, response_mask,
+                   sample, sequence_scores, track_resources, turn_suffix)
+from ..rewards import build_tiny_reward_model
 from ..runs import find_output
 from ..sources import course_records
 from .base import Stage
+
+
+def with_turn_suffix(ids: torch.Tensor, attn: torch.Tensor, query_length: int, mask: torch.Tensor,
+                     has_eos: torch.Tensor, suffix: list[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prompt + response ids with the chat template's turn suffix after every response that ended (as PPO's reward
+    model reads them, see PPOTrainer.scored_sequences)."""
+    k = len(suffix)
+    ids, attn = torch.nn.functional.pad(ids, (0, k), value=pad_id), torch.nn.functional.pad(attn, (0, k))
+    for row in torch.nonzero(has_eos).flatten().tolist():
+        end = query_length + int(mask[row].sum())
+        ids[row, end:end + k], attn[row, end:end + k] = torch.tensor(suffix, device=ids.device), 1
+    return ids, attn
+
+
+@torch.no_grad()
+def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new_tokens: int,
+                    missing_eos_penalty: float, seed: int, batch_size: int = 8, kl: bool = True) -> dict:
+    """One sampled answer per held-out prompt (seeded), scored exactly as PPO's training reward is: the reward model
+    reads prompt + answer token ids (+ the turn suffix after an EOS) and a cut-off answer loses `missing_eos_penalty`.
+    Returns the mean reward, the reward model's raw mean score, the share of answers that ended (EOS), their mean
+    length, the KL to the reference (the policy with its adapter disabled; only when `kl`) and the texts. PPO, GRPO
+    and DPO policies are all measured this way, so their numbers compare."""
+    suffix = turn_suffix(tok)
+    rewards, raw, ended, lengths, kls, texts = [], [], [], [], [], []
+    for i in range(0, len(prompts), batch_size):
+        query, query_mask, responses = sample(policy, tok, prompts[i:i + batch_size], max_new_tokens, seed=seed + i)
+        mask, has_eos = response_mask(responses, tok.eos_token_id)
+        ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
+        scored = sequence_scores(reward_model, *with_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
+                                                                 tok.pad_token_id))
+        raw += scored.tolist()
+        rewards += (scored - missing_eos_penalty * (~has_eos).float()).tolist()
+        ended += has_eos.float().tolist()
+        lengths += mask.sum(1).tolist()
+        texts += [tok.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
+        if kl:
+            logits = response_logits(policy, ids, attn, responses.shape[1])
+            with policy.disable_adapter():
+                ref = response_logits(policy, ids, attn, responses.shape[1])
+            kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    return dict(reward=mean(rewards), raw_score=mean(raw), eos_fraction=mean(ended), response_length=mean(lengths),
+                kl=mean(kls) if kls else float("nan"), scores=rewards, responses=texts)
 
 
 class PPOStage(Stage):
@@ -21,10 +65,13 @@ class PPOStage(Stage):
     steps = ("load", "build_models", "answers_before", "train", "answers_after", "evaluate", "save", "grpo", "compare")
     hub_limit = 2000  # prompts of the hub preference set used on Colab
     n_prompts = 3  # held-out prompts whose answers are shown before and after
-    n_eval = 16  # held-out prompts on which PPO and GRPO are measured
+    n_eval = 32  # held-out prompts on which PPO and GRPO (and in 06, DPO) are measured
     max_prompt_length = 256
     kl_coef = 0.05
     adaptive_kl = False
+    # Subtracted from the reward of an answer cut off at max_new_tokens; larger than the spread of the reward model's
+    # scores, so that ending an answer always pays (05, section 6: with 0 the policy learns to never end its answers).
+    missing_eos_penalty = 3.0
     grpo_generations = 4  # GRPO: responses per prompt (the group its advantages are relative to)
 
     def previous(self) -> tuple[str, ...]:
@@ -72,7 +119,7 @@ class PPOStage(Stage):
         return PPOConfig(steps=s.max_steps, batch_size=s.batch_size, mini_batch_size=max(1, s.batch_size // 2),
                          ppo_epochs=2, learning_rate=s.learning_rate, max_new_tokens=s.max_length,
                          max_prompt_length=self.max_prompt_length, kl_coef=self.kl_coef, adaptive_kl=self.adaptive_kl,
-                         save_steps=s.save_steps, seed=self.seed)
+                         missing_eos_penalty=self.missing_eos_penalty, save_steps=s.save_steps, seed=self.seed)
 
     def build_models(self) -> None:
         """Policy = 03's model + LoRA (reference = adapter disabled); value model = 04's reward model + LoRA and a
@@ -97,12 +144,32 @@ class PPOStage(Stage):
             self.eval_before = self.measure(self.policy, self.value_model)
 
     def measure(self, policy, reward_model) -> dict:
-        """Sampled responses to the held-out prompts: KL to 03's model and mean reward (the text scored as 04 and
-        TRL score it: prompt + answer through the chat template)."""
-        out = evaluate_policy(policy, self.tok, self.eval_prompts, self.settings.max_length, seed=self.seed)
-        scores = reward_scores(reward_model, self.tok, self.eval_conversations, out["responses"])
-        return dict(reward=sum(scores) / len(scores), kl=out["kl"], response_length=out["response_length"],
-                    responses=out["responses"])
+        """The held-out measurement (heldout_measure): sampled answers scored exactly like the training reward."""
+        return heldout_measure(policy, reward_model, self.tok, self.eval_prompts, self.settings.max_length,
+                               self.missing_eos_penalty, seed=self.seed)
+
+    def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
+        """A separate short PPO run from the same start (a fresh copy of 03's model and 04's reward model, no
+        checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from exploiting a reward model that
+        scores unfinished answers well. Returns {"log": per-step log, "before"/"after": held-out measurements}."""
+        from dataclasses import replace
+
+        policy = with_lora(self.policy_base(), lora_config(self.profile))
+        value = make_value_model(self.reward_model(),
+                                 lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
+        config = replace(self.ppo_config(), missing_eos_penalty=missing_eos_penalty, save_steps=0,
+                         steps=steps or self.settings.max_steps)
+        trainer = PPOTrainer(policy, value, self.tok, self.prompts, config, reward_suffix=turn_suffix(self.tok))
+        measure = dict(max_new_tokens=self.settings.max_length, missing_eos_penalty=missing_eos_penalty,
+                       seed=self.seed, kl=False)
+        with value.disable_adapter():  # the reward model
+            before = heldout_measure(policy, value, self.tok, self.eval_prompts, **measure)
+        log = trainer.train(resume=False)
+        with value.disable_adapter():
+            after = heldout_measure(policy, value, self.tok, self.eval_prompts, **measure)
+        del trainer, policy, value
+        gc.collect()
+        return {"log": log, "before": before, "after": after}
 
     def train(self) -> None:
         with track_resources() as usage:
@@ -118,8 +185,10 @@ class PPOStage(Stage):
         with self.value_model.disable_adapter():
             self.eval_after = self.measure(self.policy, self.value_model)
         self.save_metrics(reward_before=self.eval_before["reward"], reward_after=self.eval_after["reward"],
-                          kl_after=self.eval_after["kl"], ppo_wall_s=self.ppo_usage["wall_s"],
-                          ppo_peak_mb=self.ppo_usage["peak_mb"], reward_model=self.reward_source)
+                          eos_fraction_before=self.eval_before["eos_fraction"],
+                          eos_fraction_after=self.eval_after["eos_fraction"], kl_after=self.eval_after["kl"],
+                          ppo_wall_s=self.ppo_usage["wall_s"], ppo_peak_mb=self.ppo_usage["peak_mb"],
+                          reward_model=self.reward_source)
 
     def save(self) -> None:
         """Merge the policy's adapter and save the model where later stages look for it."""
@@ -137,7 +206,7 @@ class PPOStage(Stage):
                           max_completion_length=s.max_length, learning_rate=s.learning_rate, beta=self.kl_coef,
                           temperature=1.0, logging_steps=1, save_strategy="no", report_to="none", seed=self.seed,
                           data_seed=self.seed, bf16=self.profile.bf16, fp16=self.profile.fp16,
-                          gradient_checkpointing=self.profile.load_in_4bit, use_cpu=not torch.cuda.is_available(),
+                          activation_checkpointing=self.profile.load_in_4bit, use_cpu=not torch.cuda.is_available(),
                           dataloader_num_workers=0, disable_tqdm=True)
 
     def grpo(self) -> None:

@@ -54,12 +54,19 @@ class RMStage(Stage):
 
     @staticmethod
     def accuracy(scores: dict[str, list[float]]) -> float:
-        """Share of pairs whose chosen answer scores higher than the rejected one."""
-        return sum(c > r for c, r in zip(scores["chosen"], scores["rejected"])) / len(scores["chosen"])
+        """Share of pairs whose chosen answer scores higher than the rejected one (a tie counts half)."""
+        return sum((c > r) + 0.5 * (c == r) for c, r in zip(scores["chosen"], scores["rejected"])) / len(scores["chosen"])
+
+    def length_scores(self, split: str = "valid") -> dict[str, list[float]]:
+        """The trivial judge: an answer's 'reward' is its length in characters. Its accuracy is the baseline a reward
+        model must beat, or it may have learned length rather than content."""
+        ds = self.data[split]
+        return {k: [float(len(m[0]["content"])) for m in ds[k]] for k in ("chosen", "rejected")}
 
     def evaluate_before(self) -> None:
         self.scores_before = self.scores("valid")
-        self.save_metrics(accuracy_before=self.accuracy(self.scores_before))
+        self.save_metrics(accuracy_before=self.accuracy(self.scores_before),
+                          length_baseline=self.accuracy(self.length_scores("valid")))
 
     def reward_config(self):
         from trl import RewardConfig

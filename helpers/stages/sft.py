@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..evaluation import generate_answers
+import math
+
+from ..evaluation import assistant_loss, generate_answers
 from ..packing import use_varlen_attention
 from ..models import lora_config, merge_and_save, with_lora
 from ..sources import course_records
@@ -20,7 +22,7 @@ def prompts_of(records, n: int) -> list[list[dict]]:
 
 class SFTStage(Stage):
     name = "sft"
-    steps = ("load", "build_model", "answers_before", "build_trainer", "train", "answers_after", "save")
+    steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
     hub_limit = 20000
     packing = True
     neftune_noise_alpha: float | None = None  # e.g. 5.0 turns NEFTune on: noise on the input embeddings
@@ -41,7 +43,14 @@ class SFTStage(Stage):
         base = self.causal_lm()
         self.model = with_lora(base, lora_config(self.profile))
 
-    def answers_before(self) -> None:
+    def heldout_loss(self) -> float:
+        """Loss on the assistant tokens of every held-out conversation (what SFT trains, on chats it never sees)."""
+        return assistant_loss(self.model, self.tok, self.data["valid"]["messages"], self.settings.max_length)
+
+    def evaluate_before(self) -> None:
+        """Held-out assistant-token loss and greedy answers of the model before SFT."""
+        loss = self.heldout_loss()
+        self.save_metrics(heldout_loss_before=loss, heldout_ppl_before=math.exp(loss))
         self.before = generate_answers(self.model, self.tok, self.prompts)
 
     def sft_config(self):
@@ -62,10 +71,13 @@ class SFTStage(Stage):
     def train(self) -> None:
         self.train_resumable(self.trainer)
 
-    def answers_after(self) -> None:
+    def evaluate_after(self) -> None:
+        """The same held-out loss and prompts after SFT."""
+        loss = self.heldout_loss()
+        self.save_metrics(heldout_loss_after=loss, heldout_ppl_after=math.exp(loss))
         self.after = generate_answers(self.model, self.tok, self.prompts)
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
         losses = [h["loss"] for h in self.log_history if "loss" in h]
-        self.save_metrics(key_metric="final_loss", first_loss=losses[0], final_loss=losses[-1])
+        self.save_metrics(key_metric="heldout_ppl_after", first_loss=losses[0], final_loss=losses[-1])

@@ -12,9 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForCausalLM
 
 from .. import sql
-from ..models import build_tiny_causal_lm, load_causal_lm, lora_config, merge_and_save, with_lora
+from ..models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
 from .base import Stage
 
 SCHEMA_FORMATS = ("sentences", "ddl")
@@ -70,6 +71,11 @@ def accuracy(rows: list[dict]) -> float:
     return sum(r["match"] for r in rows) / len(rows)
 
 
+def parse_rate(rows: list[dict]) -> float:
+    """Share of predictions that parse as SQL (whatever they return): has the model learned the output format?"""
+    return sum(r["kind"] != "does not parse" for r in rows) / len(rows)
+
+
 def _flat_keys(entry: dict) -> dict:
     """A tables.json entry with composite primary keys ([[a, b], c] in some Spider releases) flattened."""
     keys = [k for key in entry["primary_keys"] for k in (key if isinstance(key, list) else [key])]
@@ -83,6 +89,8 @@ class Text2SQLStage(Stage):
     eval_limit: int | None = None  # dev questions evaluated (None: all of them)
     spider_dir: Path | None = None  # set by use_spider(): the unpacked Spider release (tables.json, database/)
     spider_train_limit: int | None = None
+    sql_tokenizer_vocab = 1000  # tiny only: vocabulary of the stand-in SQL tokenizer (sql_tokenizer)
+    tiny_model_overrides: dict = {}  # tiny only: tiny_config overrides of the random-init SQL model
 
     @property
     def max_new_tokens(self) -> int:
@@ -107,20 +115,20 @@ class Text2SQLStage(Stage):
     # ---- steps
     def load(self) -> None:
         """Tokenizer, databases (built into <run>/text2sql/database), schemas, and the prompt/completion pairs."""
-        self.tok = self.load_tokenizer()
         if self.spider_dir is None:
             self.db_paths = sql.build_databases(sql.DATA_DIR, self.dir / "database")
             self.tables = sql.load_tables()
             self.examples = {split: sql.load_examples(split) for split in ("train", "dev")}
         else:
             self.load_spider()
+        self.schemas: dict[str, str] = {}
+        self.tok = self.load_tokenizer()
         dev = self.examples["dev"]
         if self.eval_limit is None:
             self.eval_limit = self.settings.eval_limit
         if self.spider_dir is not None:  # a few Spider gold queries do not run read-only: they cannot be scored
             dev = [ex for ex in dev[:2 * self.eval_limit if self.eval_limit else None] if self.gold_runs(ex)]
         self.dev = dev if self.eval_limit is None else dev[:self.eval_limit]
-        self.schemas: dict[str, str] = {}
         self.train_data = self.pairs(self.examples["train"])
         self.dev_prompts = [self.prompt(ex)[0] for ex in self.dev]
         self.metrics.update(train_questions=len(self.examples["train"]), train_pairs=len(self.train_data),
@@ -135,7 +143,8 @@ class Text2SQLStage(Stage):
         self.base_source = self.profile.sql_model
         if self.base_source is None:
             print("Tiny profile: a random-init model stands in for the SQL model (it knows no SQL).")
-            base = build_tiny_causal_lm(self.profile, self.tok, seed=self.seed)
+            torch.manual_seed(self.seed)
+            base = AutoModelForCausalLM.from_config(tiny_config(self.profile, self.tok, **self.tiny_model_overrides))
             full = ["embed_tokens", "lm_head"]
         else:
             base = load_causal_lm(self.base_source, self.profile, quantize=True)
@@ -146,7 +155,8 @@ class Text2SQLStage(Stage):
 
     def evaluate_before(self) -> None:
         self.rows_before = self.evaluate()
-        self.save_metrics(execution_accuracy_before=accuracy(self.rows_before))
+        self.save_metrics(execution_accuracy_before=accuracy(self.rows_before),
+                          parse_rate_before=parse_rate(self.rows_before))
 
     def sft_config(self):
         from trl import SFTConfig
@@ -169,7 +179,7 @@ class Text2SQLStage(Stage):
 
     def evaluate_after(self) -> None:
         self.rows_after = self.evaluate()
-        self.save_metrics(execution_accuracy_after=accuracy(self.rows_after))
+        self.save_metrics(execution_accuracy_after=accuracy(self.rows_after), parse_rate_after=parse_rate(self.rows_after))
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
@@ -180,15 +190,35 @@ class Text2SQLStage(Stage):
 
     # ---- pieces the notebook shows
     def load_tokenizer(self):
-        """The hub SQL model's own tokenizer on Colab; the course tokenizer (01's) under tiny."""
+        """The SQL model's own tokenizer (a hub model's, on Colab); under tiny, a stand-in trained now (sql_tokenizer)."""
         if self.profile.sql_model is None:
-            return self.tokenizer()
+            return self.sql_tokenizer()
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(self.profile.sql_model, trust_remote_code=False)
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         return tok
+
+    def sql_tokenizer(self):
+        """Under tiny, the stand-in for a code model's tokenizer: a byte-level BPE (the course's special tokens and
+        chat template) trained on the *training* split only — its prompts (instruction, schema, question) and gold
+        queries; dev questions and queries never. A code model's tokenizer has learned on a large code corpus to
+        spend few tokens on SQL keywords and snake_case identifiers; 01's tokenizer, trained on medical text, splits
+        them into many pieces (about 1.9x the tokens of this one on these prompts), which costs a tiny CPU run its
+        steps and drops long pairs. The price of the stand-in: it knows these four schemas' names as whole tokens,
+        which makes copying a column name easier than with a general code tokenizer."""
+        from ..tokenizer import byte_level_bpe, to_transformers
+
+        texts = [sql.build_prompt(ex["question"], self.schema_text(ex["db_id"])) + " " + ex["query"]
+                 for ex in self.examples["train"]]
+        return to_transformers(byte_level_bpe(texts, self.sql_tokenizer_vocab))
+
+    def schema_text(self, db_id: str) -> str:
+        """The schema text of one database in the stage's format, computed once."""
+        if db_id not in self.schemas:
+            self.schemas[db_id] = self.schema(db_id)
+        return self.schemas[db_id]
 
     def schema(self, db_id: str, schema_format: str | None = None) -> str:
         """The schema text of one database in `schema_format` (default: the stage's)."""
@@ -201,9 +231,7 @@ class Text2SQLStage(Stage):
 
     def prompt(self, ex: dict) -> tuple[str, int]:
         """The prompt of one question (schema lines dropped to fit prompt_budget) and how many lines were dropped."""
-        if ex["db_id"] not in self.schemas:
-            self.schemas[ex["db_id"]] = self.schema(ex["db_id"])
-        return fit_prompt(self.tok, ex["question"], self.schemas[ex["db_id"]], self.prompt_budget)
+        return fit_prompt(self.tok, ex["question"], self.schema_text(ex["db_id"]), self.prompt_budget)
 
     def pairs(self, examples: list[dict]) -> list[dict]:
         """Prompt/completion pairs for TRL: completion = ' ' + gold query + EOS (the loss covers it, not the prompt).

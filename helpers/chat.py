@@ -1,0 +1,458 @@
+"""Chat with every stage of a run: one prompt, each model's answer streamed side by side, scored by 04's reward model.
+
+The logic is plain functions (tested without a browser); `chat_widget(run_dir)` puts ipywidgets controls on top
+(Colab and JupyterLab, no custom JavaScript) and `python -m helpers.chat` does the same in a terminal:
+
+    python -m helpers.chat --run-dir runs/course [--models sft,ppo,dpo] [--rm] [--greedy] [--prompt TEXT]
+
+Decoding is helpers.generation's: the model's own generation_config (repetition penalty, top_k, ...) is blanked and
+only the learner's settings apply — temperature and top_p (with top_k off), or greedy argmax — so two stages are
+compared under the same rule. Every answer stops at `<|im_end|>` (the end of an assistant turn in our ChatML
+template) or at the tokenizer's own EOS, or after max_new_tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .generation import blank_generation_config, neutral_generation_config
+from .models import autocast_for
+from .runs import find_output
+from .templates import EOS
+
+# The run's chat models in course order: key -> label. "base" is the profile's base model (a hub id or a folder).
+STAGES = {"base": "base model", "pt": "02 PT", "sft": "03 SFT", "ppo": "05 PPO", "dpo": "06 DPO",
+          "text2sql": "07 text-to-SQL"}
+RM_LABEL = "04 RM"
+
+
+@dataclass
+class ChatSettings:
+    """What the learner controls. greedy: argmax of the raw logits (temperature and top_p unused)."""
+
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 128
+    greedy: bool = False
+    seed: int | None = 0  # the same seed for every model, so a comparison is repeatable; None: fresh randomness
+    system: str = ""  # an optional system message before the prompt
+
+
+@dataclass
+class ChatModel:
+    key: str
+    label: str
+    source: str
+    model: object
+    tokenizer: object
+
+
+@dataclass
+class Answer:
+    text: str
+    tokens: int  # new tokens, the stop token excluded
+    stopped: bool  # True: ended with <|im_end|> / EOS; False: cut at max_new_tokens
+    seconds: float
+    model: str = ""
+    label: str = ""
+    rm_score: float | None = None
+    rank: int | None = None  # 1 = the reward model's favourite
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ---- which models
+def available_models(run_dir: str | Path, profile=None, include_base: bool = True) -> dict[str, str]:
+    """{key: source} of the run's saved chat models in course order (see STAGES): complete stage outputs, and the
+    profile's base model when it has one (a hub id or a folder; the tiny profile has none)."""
+    root = Path(run_dir)
+    found: dict[str, str] = {}
+    if include_base:
+        if profile is None:
+            from .profiles import get_profile
+
+            profile = get_profile()
+        if profile.base_model:
+            found["base"] = str(profile.base_model)
+    for stage in STAGES:
+        if stage != "base":
+            path = find_output(stage, root)
+            if path is not None:
+                found[stage] = str(path)
+    return found
+
+
+def reward_model_path(run_dir: str | Path) -> Path | None:
+    """04's saved reward model in this run, or None."""
+    return find_output("rm", Path(run_dir))
+
+
+def _profile(profile):
+    if profile is None:
+        from .profiles import get_profile
+
+        return get_profile()
+    return profile
+
+
+def load_chat_model(key: str, source: str | Path, profile=None) -> ChatModel:
+    """A causal LM and its own tokenizer (each stage saved the tokenizer it trained with), in the profile's dtype."""
+    from transformers import AutoTokenizer
+
+    from .models import load_causal_lm
+
+    profile = _profile(profile)
+    tokenizer = AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
+    model = load_causal_lm(source, profile).eval()
+    return ChatModel(key, STAGES.get(key, key), str(source), model, tokenizer)
+
+
+def load_chat_models(sources: dict[str, str | Path], profile=None) -> dict[str, ChatModel]:
+    """load_chat_model for each {key: source} (e.g. available_models(run_dir)), in order."""
+    return {key: load_chat_model(key, source, profile) for key, source in sources.items()}
+
+
+def load_rm(run_dir: str | Path, profile=None) -> ChatModel | None:
+    """04's reward model with its tokenizer (helpers.models.load_reward_model), or None when the run has none."""
+    from transformers import AutoTokenizer
+
+    from .models import load_reward_model
+
+    path = reward_model_path(run_dir)
+    if path is None:
+        return None
+    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
+    model = load_reward_model(path, _profile(profile), tokenizer).eval()
+    return ChatModel("rm", RM_LABEL, str(path), model, tokenizer)
+
+
+# ---- one answer
+def stop_token_ids(tokenizer) -> list[int]:
+    """<|im_end|> (end of an assistant turn) and the tokenizer's EOS, those that exist."""
+    ids = []
+    im_end = tokenizer.convert_tokens_to_ids(EOS) if EOS in tokenizer.get_vocab() else None
+    for i in (im_end, tokenizer.eos_token_id):
+        if i is not None and i not in ids:
+            ids.append(int(i))
+    return ids
+
+
+def generation_config(tokenizer, settings: ChatSettings):
+    """helpers.generation's neutral config with the learner's settings set explicitly: greedy, or sampling from
+    softmax(logits / temperature) cut to the top_p nucleus (top_k off); stop at stop_token_ids."""
+    config = neutral_generation_config(tokenizer, do_sample=not settings.greedy,
+                                       temperature=max(float(settings.temperature), 1e-5),
+                                       max_new_tokens=int(settings.max_new_tokens))
+    if not settings.greedy:
+        config.top_p = float(settings.top_p)
+    config.eos_token_id = stop_token_ids(tokenizer)
+    if config.pad_token_id is None:
+        config.pad_token_id = config.eos_token_id[0]
+    return config
+
+
+def conversation(prompt: str | list[dict], settings: ChatSettings) -> list[dict]:
+    """The messages sent to a model: the optional system message, then the prompt (a text or a message list)."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+    if settings.system and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": settings.system})
+    return messages
+
+
+class _CallbackStreamer:
+    """A transformers streamer (put/end) that hands each finished piece of text to `callback`."""
+
+    def __init__(self, tokenizer, callback: Callable[[str], None]):
+        from transformers import TextStreamer
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False):
+                if text:
+                    callback(text)
+
+        self.inner = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+    def put(self, value):
+        self.inner.put(value)
+
+    def end(self):
+        self.inner.end()
+
+
+@torch.no_grad()
+def answer(model, tokenizer, messages: list[dict], settings: ChatSettings | None = None,
+           stream: Callable[[str], None] | None = None) -> Answer:
+    """The model's reply to `messages` (ending with a user turn) under `settings`; `stream(text)` receives the reply
+    piece by piece as it is generated (the pieces add up to Answer.text)."""
+    settings = settings or ChatSettings()
+    model.eval()
+    device = next(model.parameters()).device
+    enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    input_ids = enc["input_ids"].to(device)
+    config = generation_config(tokenizer, settings)
+    if settings.seed is not None and not settings.greedy:
+        torch.manual_seed(settings.seed)
+    started = time.perf_counter()
+    with blank_generation_config(model), autocast_for(model):
+        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), generation_config=config,
+                             streamer=_CallbackStreamer(tokenizer, stream) if stream else None)
+    new = out[0, input_ids.shape[1]:].tolist()
+    stops = set(config.eos_token_id)
+    stopped = bool(new) and new[-1] in stops
+    if stopped:
+        new = new[:-1]
+    text = tokenizer.decode(new, skip_special_tokens=True)
+    return Answer(text=text, tokens=len(new), stopped=stopped, seconds=time.perf_counter() - started)
+
+
+# ---- every model, and the reward model
+def score(rm: ChatModel, messages: list[dict], answers: list[str]) -> list[float]:
+    """The reward model's score of each answer to `messages` (helpers.rewards.reward_scores)."""
+    from .rewards import reward_scores
+
+    return reward_scores(rm.model, rm.tokenizer, [messages] * len(answers), answers)
+
+
+def rank(rows: list[Answer]) -> list[Answer]:
+    """`rows` sorted by RM score, best first, each with its rank (rows without a score keep their order, last)."""
+    scored = sorted((r for r in rows if r.rm_score is not None), key=lambda r: -r.rm_score)
+    for i, row in enumerate(scored, 1):
+        row.rank = i
+    return scored + [r for r in rows if r.rm_score is None]
+
+
+def compare(models: dict[str, ChatModel], prompt: str | list[dict], settings: ChatSettings | None = None,
+            rm: ChatModel | None = None, stream: Callable[[str, str], None] | None = None,
+            ranked: bool = True) -> list[Answer]:
+    """Each model's answer to `prompt` (same settings, same seed), scored by `rm` when given; with `ranked`, sorted
+    best first by that score. `stream(key, text)` receives every model's reply as it is generated (first
+    stream(key, "") when that model starts)."""
+    settings = settings or ChatSettings()
+    messages = conversation(prompt, settings)
+    rows = []
+    for key, chat in models.items():
+        callback = None
+        if stream:
+            stream(key, "")
+            callback = (lambda text, key=key: stream(key, text))
+        row = answer(chat.model, chat.tokenizer, messages, settings, stream=callback)
+        rows.append(replace(row, model=key, label=chat.label))
+    if rm is not None and rows:
+        for row, value in zip(rows, score(rm, messages, [r.text for r in rows])):
+            row.rm_score = value
+        if ranked:
+            rows = rank(rows)
+    return rows
+
+
+def as_records(rows: list[Answer]) -> list[dict]:
+    """Rows as dicts (e.g. for pandas.DataFrame)."""
+    return [dict(model=r.label or r.model, rank=r.rank, rm_score=r.rm_score, answer=r.text, tokens=r.tokens,
+                 stopped=r.stopped, seconds=round(r.seconds, 2)) for r in rows]
+
+
+# ---- the notebook UI
+class ChatUI:
+    """Controls + one column per selected model; models are loaded when first used. Displays itself."""
+
+    def __init__(self, run_dir: str | Path, profile=None, settings: ChatSettings | None = None,
+                 models: dict[str, str] | None = None):
+        import ipywidgets as w
+
+        self.run_dir = Path(run_dir)
+        self.profile = _profile(profile)
+        self.sources = models if models is not None else available_models(self.run_dir, self.profile)
+        self.loaded: dict[str, ChatModel] = {}
+        self.rm: ChatModel | None = None
+        self.rows: list[Answer] = []
+        s = settings or ChatSettings()
+        default = [k for k in ("sft", "ppo", "dpo") if k in self.sources] or list(self.sources)
+        self.pick = {k: w.Checkbox(value=k in default, description=f"{STAGES.get(k, k)}", indent=False,
+                                   layout=w.Layout(width="auto")) for k in self.sources}
+        has_rm = reward_model_path(self.run_dir) is not None
+        self.use_rm = w.Checkbox(value=has_rm, disabled=not has_rm, indent=False, layout=w.Layout(width="auto"),
+                                 description="score with 04's reward model" + ("" if has_rm else " (none in run)"))
+        self.ranked = w.Checkbox(value=True, disabled=not has_rm, description="sort by RM score", indent=False,
+                                 layout=w.Layout(width="auto"))
+        self.prompt = w.Textarea(placeholder="Ask something, e.g. 高血压患者饮食要注意什么？",
+                                 layout=w.Layout(width="100%", height="70px"))
+        self.system = w.Text(value=s.system, placeholder="optional system message", description="system",
+                             layout=w.Layout(width="100%"))
+        self.temperature = w.FloatSlider(value=s.temperature, min=0.05, max=2.0, step=0.05, description="temperature")
+        self.top_p = w.FloatSlider(value=s.top_p, min=0.05, max=1.0, step=0.05, description="top_p")
+        self.max_new_tokens = w.IntSlider(value=s.max_new_tokens, min=8, max=1024, step=8,
+                                          description="max tokens")
+        self.greedy = w.Checkbox(value=s.greedy, description="greedy (argmax)", indent=False)
+        self.seed = w.IntText(value=s.seed if s.seed is not None else 0, description="seed",
+                              layout=w.Layout(width="160px"))
+        self.send = w.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.status = w.HTML()
+        self.columns = w.GridBox(layout=w.Layout(grid_template_columns="repeat(3, minmax(0, 1fr))",
+                                                 grid_gap="8px", width="100%"))
+        self.greedy.observe(lambda change: self._sync_sampling(), names="value")
+        self.send.on_click(lambda _button: self.run())
+        self._sync_sampling()
+        empty = w.HTML("<i>No saved model in this run yet: run 03_sft (or any training notebook) first.</i>")
+        self.box = w.VBox([
+            w.HBox([w.HTML("<b>models</b>&nbsp;"), *self.pick.values()]) if self.pick else empty,
+            w.HBox([self.temperature, self.top_p, self.max_new_tokens]),
+            w.HBox([self.greedy, self.seed, self.use_rm, self.ranked]),
+            self.system, self.prompt, w.HBox([self.send, self.status]), self.columns])
+
+    def _sync_sampling(self) -> None:
+        self.temperature.disabled = self.top_p.disabled = self.greedy.value
+
+    def settings(self) -> ChatSettings:
+        return ChatSettings(temperature=self.temperature.value, top_p=self.top_p.value,
+                            max_new_tokens=self.max_new_tokens.value, greedy=self.greedy.value, seed=self.seed.value,
+                            system=self.system.value.strip())
+
+    def selected(self) -> dict[str, ChatModel]:
+        keys = [k for k, box in self.pick.items() if box.value]
+        for key in keys:
+            if key not in self.loaded:
+                self.status.value = f"loading {html.escape(STAGES.get(key, key))} …"
+                self.loaded[key] = load_chat_model(key, self.sources[key], self.profile)
+        return {k: self.loaded[k] for k in keys}
+
+    @staticmethod
+    def _panel(title: str, text: str, note: str = "") -> str:
+        return (f"<div style='border:1px solid #ccc;border-radius:6px;padding:6px'><b>{html.escape(title)}</b>"
+                f"<span style='color:#666'>{note}</span><pre style='white-space:pre-wrap;margin:4px 0 0 0'>"
+                f"{html.escape(text)}</pre></div>")
+
+    def run(self) -> list[Answer]:
+        import ipywidgets as w
+
+        prompt = self.prompt.value.strip()
+        if not prompt:
+            self.status.value = "<i>type a prompt first</i>"
+            return []
+        self.send.disabled = True
+        try:
+            models = self.selected()
+            if not models:
+                self.status.value = "<i>tick at least one model</i>"
+                return []
+            if self.use_rm.value and self.rm is None:
+                self.status.value = "loading the reward model …"
+                self.rm = load_rm(self.run_dir, self.profile)
+            panels = {k: w.HTML(self._panel(m.label, "")) for k, m in models.items()}
+            self.columns.children = list(panels.values())
+            streamed = {k: "" for k in models}
+
+            def stream(key: str, text: str) -> None:
+                streamed[key] += text
+                panels[key].value = self._panel(models[key].label, streamed[key], " …")
+
+            self.status.value = "generating …"
+            rows = compare(models, prompt, self.settings(), rm=self.rm if self.use_rm.value else None,
+                           stream=stream, ranked=self.ranked.value)
+            for row in rows:
+                note = f" · {row.tokens} tokens" + ("" if row.stopped else " (cut at max tokens)")
+                if row.rm_score is not None:
+                    note = f" · RM {row.rm_score:+.3f} (#{row.rank})" + note
+                panels[row.model].value = self._panel(row.label, row.text, html.escape(note))
+            self.columns.children = [panels[row.model] for row in rows]
+            self.status.value = f"done: {len(rows)} answers" + (", sorted by RM score" if
+                                                                 self.ranked.value and self.rm is not None and
+                                                                 self.use_rm.value else "")
+            self.rows = rows
+            return rows
+        except Exception as exc:  # shown in the UI, never a traceback lost in a callback
+            self.status.value = f"<span style='color:#b00'>{html.escape(type(exc).__name__)}: " \
+                                f"{html.escape(str(exc))}</span>"
+            raise
+        finally:
+            self.send.disabled = False
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
+
+
+def chat_widget(run_dir: str | Path, profile=None, settings: ChatSettings | None = None) -> ChatUI:
+    """The chat UI for the run in `run_dir` (the last expression of a cell displays it)."""
+    return ChatUI(run_dir, profile, settings)
+
+
+# ---- the terminal
+def _print_rows(rows: list[Answer]) -> None:
+    for row in rows:
+        rm = f"  RM {row.rm_score:+.3f} (#{row.rank})" if row.rm_score is not None else ""
+        end = "stopped at <|im_end|>" if row.stopped else "cut at max tokens"
+        print(f"  {row.label:<16}{rm}  {row.tokens} tokens, {end}, {row.seconds:.1f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.chat", description="Chat with every stage of a run.")
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--models", default="", help=f"comma-separated, of {','.join(STAGES)} (default: all found)")
+    parser.add_argument("--rm", action="store_true", help="score (and rank) the answers with 04's reward model")
+    parser.add_argument("--prompt", help="answer this one prompt and exit (default: read prompts until EOF)")
+    parser.add_argument("--system", default="")
+    parser.add_argument("--temperature", type=float, default=ChatSettings.temperature)
+    parser.add_argument("--top-p", type=float, default=ChatSettings.top_p)
+    parser.add_argument("--max-new-tokens", type=int, default=ChatSettings.max_new_tokens)
+    parser.add_argument("--greedy", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", default=None, help="tiny | t4 | ampere | rehearsal (default: detected)")
+    args = parser.parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    from .profiles import get_profile
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar per model between the answers
+
+    profile = get_profile(args.profile) if args.profile else get_profile()
+    found = available_models(args.run_dir, profile)
+    wanted = [k.strip() for k in args.models.split(",") if k.strip()] or list(found)
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        parser.error(f"not in {args.run_dir}: {', '.join(missing)} (found: {', '.join(found) or 'nothing'})")
+    models = load_chat_models({k: found[k] for k in wanted}, profile)
+    rm = load_rm(args.run_dir, profile) if args.rm else None
+    if args.rm and rm is None:
+        print(f"No reward model (04_rm) in {args.run_dir}: answers are not scored.")
+    settings = ChatSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                            greedy=args.greedy, seed=args.seed, system=args.system)
+    print(f"Models: {', '.join(m.label for m in models.values())}" + (f"; scored by {RM_LABEL}" if rm else ""))
+
+    def one(prompt: str) -> list[Answer]:
+        current = [None]
+
+        def stream(key: str, text: str) -> None:
+            if current[0] != key:
+                print(f"\n── {models[key].label}\n", end="", flush=True)
+                current[0] = key
+            print(text, end="", flush=True)
+
+        rows = compare(models, prompt, settings, rm=rm, stream=stream)
+        print("\n")
+        _print_rows(rows)
+        return rows
+
+    if args.prompt is not None:
+        one(args.prompt)
+        return 0
+    while True:
+        try:
+            prompt = input("\nprompt> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if prompt in ("exit", "quit"):
+            return 0
+        if prompt:
+            one(prompt)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

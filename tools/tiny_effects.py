@@ -1,0 +1,88 @@
+"""Does the tiny profile show every stage's effect, beyond seed noise? Run the course headless for several seeds.
+
+    python tools/tiny_effects.py [--seeds 42 1 2] [--out benchmarks/tiny_effects.json]
+
+For each seed, every stage runs in a fresh run directory (tokenizer → pt → sft → rm → ppo → dpo → text2sql, the same
+steps the notebooks call) and its held-out metrics (helpers.course.HEADLINES) are read from metrics.json. The JSON
+holds, per metric: the values before and after for every seed, the mean and standard deviation of the change, and
+whether it moves the right way by more than seed noise (every seed moves the right way, and the mean change is larger
+than one standard deviation of it). `make course` quotes the spread; notebooks quote it where they claim an effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
+
+
+def run_course(seed: int, root: Path) -> dict[str, dict]:
+    """Every training stage under tiny with `seed`, in order, in `root`; {stage: metrics}."""
+    from helpers.profiles import get_profile
+    from helpers.runs import load_metrics
+    from helpers.stages import stage_class
+
+    profile = get_profile("tiny")
+    for name in STAGES:
+        started = time.perf_counter()
+        stage_class(name)(root=root, profile=profile, seed=seed).run()
+        print(f"seed {seed}: {name} in {time.perf_counter() - started:.0f} s", flush=True)
+    return {name: load_metrics(name, root) for name in STAGES}
+
+
+def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
+    """Per stage and headline metric: values per seed, mean ± std of the change, and the verdict."""
+    from helpers.course import HEADLINES
+
+    out: dict = {}
+    for stage, rows in HEADLINES.items():
+        for label, before, after, better, baseline in rows:
+            runs = [m.get(stage, {}) for m in per_seed.values()]
+            if not before or not all(after in r and before in r for r in runs):
+                continue
+            changes = [r[after] - r[before] for r in runs]
+            sign = 1 if better == "up" else -1
+            mean, std = statistics.mean(changes), statistics.pstdev(changes)
+            entry = dict(label=label, better=better, seeds=len(changes), before=[r[before] for r in runs],
+                         after=[r[after] for r in runs], mean_change=mean, std_change=std,
+                         moves_right_way=all(sign * c > 0 for c in changes) and sign * mean > std)
+            if baseline:
+                entry["baseline"] = [r.get(baseline) for r in runs]
+            out.setdefault(stage, {})[after] = entry
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tiny_effects.json")
+    args = parser.parse_args()
+    os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+                      WORKBOOK_PROFILE="tiny")
+    sys.path.insert(0, str(ROOT))
+    started = time.perf_counter()
+    per_seed = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            per_seed[seed] = run_course(seed, Path(tmp) / f"seed-{seed}")
+    report = dict(profile="tiny", seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
+                  seconds=round(time.perf_counter() - started), **summarise(per_seed))
+    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    for stage in STAGES:
+        for key, e in report.get(stage, {}).items():
+            verdict = "ok" if e["moves_right_way"] else "NOT BEYOND NOISE"
+            print(f"{stage:>9} {e['label']}: change {e['mean_change']:+.4g} ± {e['std_change']:.2g}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
