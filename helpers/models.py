@@ -43,14 +43,19 @@ def build_tiny_causal_lm(profile: Profile, tokenizer: PreTrainedTokenizerBase, s
     return AutoModelForCausalLM.from_config(tiny_config(profile, tokenizer))
 
 
+def _device_index() -> int | str:
+    """This process's GPU (torchrun sets LOCAL_RANK: one GPU per process), or "cpu" without one."""
+    return torch.cuda.current_device() if torch.cuda.is_available() else "cpu"
+
+
 def load_causal_lm(source: str | Path, profile: Profile, quantize: bool = False) -> PreTrainedModel:
     """A causal LM from a local folder or a hub id, in the profile's dtype (4-bit when `quantize`)."""
     kwargs: dict = dict(dtype=torch_dtype(profile), trust_remote_code=False)
     if quantize and profile.load_in_4bit:
         kwargs["quantization_config"] = quantization_config(profile)
-        kwargs["device_map"] = {"": 0 if torch.cuda.is_available() else "cpu"}  # bitsandbytes has a CPU backend
+        kwargs["device_map"] = {"": _device_index()}  # bitsandbytes has a CPU backend too
     elif torch.cuda.is_available():
-        kwargs["device_map"] = {"": 0}
+        kwargs["device_map"] = {"": _device_index()}
     return AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
 
 
@@ -58,7 +63,7 @@ def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTraine
     """A one-label sequence classifier (reward model) from a causal-LM or reward-model folder."""
     kwargs: dict = dict(num_labels=1, dtype=torch_dtype(profile), trust_remote_code=False)
     if torch.cuda.is_available():
-        kwargs["device_map"] = {"": 0}
+        kwargs["device_map"] = {"": _device_index()}
     model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model

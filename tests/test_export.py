@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from safetensors.numpy import load_file
 
 from helpers import export
 from helpers.templates import BOS, CHAT_TEMPLATE, EOS, SYSTEM_PROMPT
@@ -116,6 +117,8 @@ def test_to_gguf_reads_back(converter, tiny_model_dir, tmp_path):
     assert types[tok.convert_tokens_to_ids("高血压")] == 4  # USER_DEFINED: an added domain token
     embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
     assert embd.tensor_type.name == "F16" and list(embd.shape) == [64, len(tok)]
+    hf = load_file(str(path / "model.safetensors"))["model.embed_tokens.weight"]
+    assert (embd.data == hf.astype("float16")).all()  # the weights themselves, rows in token order
 
 
 @pytest.mark.slow
@@ -132,6 +135,12 @@ def test_write_ollama(converter, tiny_model_dir, tmp_path):
     kinds = {t.name: t.tensor_type.name for t in reader.tensors}
     assert kinds["blk.0.attn_q.weight"] == kinds["blk.1.ffn_up.weight"] == kinds["token_embd.weight"] == "Q8_0"
     assert kinds["blk.0.attn_norm.weight"] == "F32"  # norms and biases stay float32
+    from gguf.quants import dequantize
+
+    q = next(t for t in reader.tensors if t.name == "blk.0.attn_q.weight")
+    hf = load_file(str(path / "model.safetensors"))["model.layers.0.self_attn.q_proj.weight"]
+    # Q8_0: blocks of 32 weights share one scale (max |w| / 127): the error is at most half a step
+    assert abs(dequantize(q.data, q.tensor_type) - hf).max() <= abs(hf).max() / 127 / 2 * 1.01
     assert export.describe(tmp_path / "ollama" / "model.gguf")["vocab_size"] == len(tok)
 
 

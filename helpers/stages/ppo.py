@@ -207,7 +207,7 @@ class PPOStage(Stage):
                           temperature=1.0, logging_steps=1, save_strategy="no", report_to="none", seed=self.seed,
                           data_seed=self.seed, bf16=self.profile.bf16, fp16=self.profile.fp16,
                           activation_checkpointing=self.profile.load_in_4bit, use_cpu=not torch.cuda.is_available(),
-                          dataloader_num_workers=0, disable_tqdm=True)
+                          dataloader_num_workers=0, disable_tqdm=True, ddp_find_unused_parameters=False)
 
     def grpo(self) -> None:
         """TRL's GRPOTrainer on the same prompts, reward model, LoRA settings and number of responses per step.
