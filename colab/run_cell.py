@@ -1,10 +1,10 @@
-# Profile and run directory. WORKBOOK_PROFILE (tiny | t4 | ampere) overrides the hardware detection.
+# Profile and run directory. WORKBOOK_PROFILE (tiny | t4 | ampere | rehearsal) overrides the hardware detection.
 # On Colab, Drive is mounted so that checkpoints survive a disconnect; without Drive, the run stays local.
 from helpers.profiles import get_profile
-from helpers.runs import in_colab, mount_drive, run_dir
+from helpers.runs import in_colab, mount_drive, run_dir, shown
 if in_colab():
     mount_drive()
 PROFILE = get_profile()
 RUN = run_dir()
 print(PROFILE.summary(STAGE))
-print("run directory:", RUN)
+print("run directory:", shown(RUN))

@@ -20,7 +20,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from .distributed import barrier
-from .runs import DRIVE_ROOT
+from .runs import DRIVE_ROOT, shown
 
 MANIFEST = "MANIFEST.json"
 _NAME = re.compile(r"^checkpoint-(\d+)$")
@@ -122,7 +122,7 @@ def latest_complete(dest_root: str | Path) -> Path | None:
         why = problem(folder)
         if why is None:
             return folder
-        print(f"Skipping {folder}: {why}.")
+        print(f"Skipping {shown(folder)}: {why}.")
     return None
 
 
@@ -199,7 +199,7 @@ def resume_from(dest_root: str | Path, local_output_dir: str | Path) -> str | No
         os.rename(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Resuming from {latest} (copied to {target}).")
+    print(f"Resuming from {shown(latest)} (copied to {shown(target)}).")
     return str(target)
 
 
@@ -218,4 +218,4 @@ class PublishCallback(TrainerCallback):
         if state.is_world_process_zero:
             local = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             published = publish(local, self.dest_root, keep=self.keep)
-            print(f"Published {published}.")
+            print(f"Published {shown(published)}.")

@@ -64,7 +64,18 @@ def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTraine
     kwargs: dict = dict(num_labels=1, dtype=torch_dtype(profile), trust_remote_code=False)
     if torch.cuda.is_available():
         kwargs["device_map"] = {"": _device_index()}
-    model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
+    import logging
+
+    report = logging.getLogger("transformers.utils.loading_report")  # its load report would list the two heads below
+    level = report.level
+    report.setLevel(logging.ERROR)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
+    finally:
+        report.setLevel(level)
+    if not any(a.endswith("ForSequenceClassification") for a in (model.config.architectures or [])):
+        print("Loaded a causal LM as a reward model: its language-model head is dropped and the one-output `score` "
+              "head is new (random init) — both expected.")
     model.config.pad_token_id = tokenizer.pad_token_id
     return model
 

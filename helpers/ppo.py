@@ -507,6 +507,7 @@ class PPOTrainer:
         if self.output_dir is None:
             return None
         from .checkpoints import publish
+        from .runs import shown
 
         folder = self.output_dir / f"checkpoint-{self.global_step}"
         rng = {"torch": torch.get_rng_state()}
@@ -530,7 +531,7 @@ class PPOTrainer:
                 shutil.rmtree(old, ignore_errors=True)  # keep the two newest locally
             if self.publish_dir is not None:
                 published = publish(folder, self.publish_dir, keep=2)
-                print(f"Published {published}.", flush=True)
+                print(f"Published {shown(published)}.", flush=True)
         barrier()
         return folder
 
@@ -550,6 +551,8 @@ class PPOTrainer:
         from peft import set_peft_model_state_dict
         from peft.utils import load_peft_weights
 
+        from .runs import shown
+
         folder = Path(path)
         for name, model in (("policy", self.policy), ("value", self.value_model)):
             result = set_peft_model_state_dict(model, load_peft_weights(str(folder / name), device=str(self.device)))
@@ -567,7 +570,7 @@ class PPOTrainer:
         self.global_step, self.kl_ctl.value = state["global_step"], state["kl_coef"]
         self.log_history = state["log_history"]
         if is_main():
-            print(f"Resumed PPO at step {self.global_step} from {folder}.", flush=True)
+            print(f"Resumed PPO at step {self.global_step} from {shown(folder)}.", flush=True)
             if state.get("world_size", 1) != self.world:
                 print(f"It was written by {state.get('world_size', 1)} processes, resumed by {self.world}: the global "
                       "batch and the sampling seeds change from here on.", flush=True)

@@ -11,7 +11,7 @@ from ..checkpoints import PublishCallback, resume_from
 from ..distributed import barrier, broadcast_object, is_main, main_first
 from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
 from ..profiles import Profile, get_profile
-from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, stage_dir, stage_output
+from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
 
 
 class Stage:
@@ -83,7 +83,7 @@ class Stage:
         for stage in self.previous():
             found = find_output(stage, self.root)
             if found is not None:
-                print(f"Input model: the output of stage {stage!r} ({found}).")
+                print(f"Input model: the output of stage {stage!r} ({shown(found)}).")
                 return found
         if self.previous():
             what = self.profile.base_model or "a tiny random-init model (tiny profile)"
@@ -117,7 +117,7 @@ class Stage:
             self.new_token_ids = init_new_token_rows(model, self.tok, base_tok)
             if self.new_token_ids:
                 print(f"{len(self.new_token_ids)} tokens added in 01 (ids {self.new_token_ids[0]}–"
-                      f"{self.new_token_ids[-1]}): rows set to the mean of their pieces' rows in {self.base_source}.")
+                      f"{self.new_token_ids[-1]}): rows set to the mean of their pieces' rows in {shown(self.base_source)}.")
         elif model.get_input_embeddings().weight.shape[0] < len(self.tok):
             model.resize_token_embeddings(len(self.tok), mean_resizing=True)
 
