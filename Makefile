@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 HEADLESS := MPLBACKEND=Agg
 
-.PHONY: setup course test rehearsal clean
+.PHONY: setup course test rehearsal lab clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==$(TORCH_PIN)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m helpers.export fetch-converter
 	touch $@
 
 # Every notebook, in order, headless, profile detected from the hardware, one shared run directory.
@@ -40,6 +41,10 @@ rehearsal: $(STAMP)
 	rm -rf runs/rehearsal
 	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
 	  $(BIN)/python -m helpers.course $(NOTEBOOKS) --timeout 900
+
+# JupyterLab on the notebooks with this environment's kernel (ipywidgets, TensorBoard magics).
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf runs $(VENV)

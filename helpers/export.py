@@ -33,9 +33,10 @@ from pathlib import Path
 
 from .templates import BOS, EOS, PAD, SYSTEM_PROMPT
 
-CONVERTER_PACKAGE = "llama-cpp-python"
-CONVERTER_VERSION = "0.3.36"
-CONVERTER_PIN = f"{CONVERTER_PACKAGE}=={CONVERTER_VERSION}"
+from .pins import pyproject
+
+CONVERTER_PIN = pyproject()["tool"]["workbook"]["llama_cpp_converter"]  # pinned in pyproject, like every version
+CONVERTER_PACKAGE, CONVERTER_VERSION = CONVERTER_PIN.split("==")
 CONVERTER_SCRIPT = "convert_hf_to_gguf.py"
 _VENDORED = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/", "LICENSE")  # what is unpacked from the sdist
 OUTTYPES = ("f16", "q8_0", "bf16", "f32")

@@ -11,6 +11,7 @@ from ..checkpoints import PublishCallback, resume_from
 from ..distributed import barrier, broadcast_object, is_main, main_first
 from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
 from ..profiles import Profile, get_profile
+from ..tensorboard import stage_log_dir, trainer_callback
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
 
 
@@ -134,7 +135,8 @@ class Stage:
                     ddp_find_unused_parameters=False)  # torchrun: every LoRA weight gets a gradient, skip the search
 
     def callbacks(self) -> list:
-        return [PublishCallback(self.publish_dir, keep=2)]
+        """Checkpoints published to the run directory; training curves to TensorBoard in <run>/<stage>/tensorboard."""
+        return [PublishCallback(self.publish_dir, keep=2), trainer_callback(stage_log_dir(self.name, self.root))]
 
     def train_resumable(self, trainer) -> None:
         """Train, resuming from the newest complete published checkpoint when there is one."""

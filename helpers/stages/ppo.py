@@ -12,7 +12,9 @@ from ..models import (fp32_trainable, load_reward_model, lora_config,
 from ..ppo import (PPOConfig, PPOTrainer, encode_prompts, logprobs_of, make_value_model, response_logits, response_mask,
                    sample, sequence_scores, track_resources, turn_suffix)
 from ..rewards import build_tiny_reward_model
-from ..runs import find_output
+from ..distributed import is_main
+from ..runs import find_output, shown
+from ..tensorboard import ScalarLogger, stage_log_dir, trainer_callback
 from ..sources import course_records
 from .base import Stage
 
@@ -101,16 +103,16 @@ class PPOStage(Stage):
         torch.manual_seed(self.seed)  # a stand-in's random head is the same every time it is built
         if found is not None:
             model = load_reward_model(found, self.profile, self.tok)
-            self.reward_source = str(found)
+            self.reward_source = shown(found)
         elif self.base_source is None:
             print("No output of 04_rm in this run: a random-init tiny reward model stands in (its rewards are noise).")
             model = build_tiny_reward_model(self.profile, self.tok, seed=self.seed)
             self.reward_source = "random tiny reward model (04 missing)"
         else:
-            print(f"No output of 04_rm in this run: {self.base_source} with a random score head stands in "
+            print(f"No output of 04_rm in this run: {shown(self.base_source)} with a random score head stands in "
                   "(its rewards are noise). Run 04_rm first for a meaningful PPO run.")
             model = load_reward_model(self.base_source, self.profile, self.tok)
-            self.reward_source = f"{self.base_source} + random head (04 missing)"
+            self.reward_source = f"{shown(self.base_source)} + random head (04 missing)"
         model.config.pad_token_id = self.tok.pad_token_id
         return model.eval()
 
@@ -172,8 +174,14 @@ class PPOStage(Stage):
         return {"log": log, "before": before, "after": after}
 
     def train(self) -> None:
-        with track_resources() as usage:
-            self.ppo.train()
+        """PPO steps (resuming from the newest published checkpoint); curves to TensorBoard in <run>/ppo/tensorboard."""
+        curves = ScalarLogger(stage_log_dir(self.name, self.root)) if is_main() else None
+        try:
+            with track_resources() as usage:
+                self.ppo.train(callback=curves)
+        finally:
+            if curves is not None:
+                curves.close()
         self.log_history = self.ppo.log_history
         self.ppo_usage = usage
 
@@ -226,7 +234,8 @@ class PPOStage(Stage):
                                         args=self.grpo_config(),
                                         train_dataset=Dataset.from_dict({"prompt": self.train_conversations}),
                                         processing_class=self.tok, reward_processing_classes=self.tok,
-                                        peft_config=lora_config(self.profile))
+                                        peft_config=lora_config(self.profile),
+                                        callbacks=[trainer_callback(stage_log_dir(self.name, self.root) / "grpo")])
         fp32_trainable(self.grpo_trainer.model)
         with track_resources() as usage:
             self.grpo_trainer.train()
