@@ -25,18 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
 
 
-def run_course(seed: int, root: Path) -> dict[str, dict]:
-    """Every training stage under tiny with `seed`, in order, in `root`; {stage: metrics}."""
+def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES) -> dict[str, dict]:
+    """The training stages under tiny with `seed`, in course order, in `root`; {stage: metrics}. (A stage whose
+    predecessors are not run falls back to the base model, as in the notebooks.)"""
     from helpers.profiles import get_profile
     from helpers.runs import load_metrics
     from helpers.stages import stage_class
 
     profile = get_profile("tiny")
-    for name in STAGES:
+    for name in stages:
         started = time.perf_counter()
         stage_class(name)(root=root, profile=profile, seed=seed).run()
         print(f"seed {seed}: {name} in {time.perf_counter() - started:.0f} s", flush=True)
-    return {name: load_metrics(name, root) for name in STAGES}
+    return {name: load_metrics(name, root) for name in stages}
 
 
 def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
@@ -65,6 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tiny_effects.json")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), help="a subset (its entries replace those in --out)")
     args = parser.parse_args()
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                       WORKBOOK_PROFILE="tiny")
@@ -73,9 +75,11 @@ def main() -> int:
     per_seed = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            per_seed[seed] = run_course(seed, Path(tmp) / f"seed-{seed}")
-    report = dict(profile="tiny", seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
-                  seconds=round(time.perf_counter() - started), **summarise(per_seed))
+            per_seed[seed] = run_course(seed, Path(tmp) / f"seed-{seed}", tuple(args.stages))
+    report = json.loads(args.out.read_text()) if args.out.is_file() and set(args.stages) != set(STAGES) else {}
+    report.update(profile="tiny", seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
+    report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
+    report.update(summarise(per_seed))
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     for stage in STAGES:
         for key, e in report.get(stage, {}).items():
