@@ -37,6 +37,20 @@ BASELINE_NAMES = {"length_baseline": "length-only judge"}
 EFFECTS = Path(__file__).resolve().parent.parent / "benchmarks" / "tiny_effects.json"
 
 
+def quoted_effect(stage: str, key: str) -> str:
+    """The measured spread of one held-out metric over seeds under tiny (benchmarks/tiny_effects.json), as a sentence a
+    notebook prints next to its own run's number — so a claimed effect is a measured one, with its noise."""
+    effects = json.loads(EFFECTS.read_text()) if EFFECTS.is_file() else {}
+    e = effects.get(stage, {}).get(key)
+    if not e:
+        return f"(no seed-spread measurement of {stage}/{key}: run tools/tiny_effects.py)"
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    verdict = "beyond seed noise" if e["moves_right_way"] else "NOT beyond seed noise"
+    return (f"tiny profile, seeds {', '.join(map(str, effects['seeds']))} (benchmarks/tiny_effects.json): {e['label']} "
+            f"{mean(e['before']):.4g} → {mean(e['after']):.4g} on average, change {e['mean_change']:+.3g} ± "
+            f"{e['std_change']:.2g} ({verdict})")
+
+
 def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[str]:
     """One line per headline metric of `stage`: before → after, the baseline, and the 3-seed spread of the change
     measured under tiny (benchmarks/tiny_effects.json) when there is one."""
