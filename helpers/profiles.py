@@ -25,7 +25,7 @@ class StageSettings:
     max_length: int
     grad_accum: int = 1
     save_steps: int = 0  # 0: save only at the end
-    eval_limit: int | None = None  # held-out examples scored by generation (text-to-SQL dev questions); None: all
+    eval_limit: int | None = None  # held-out examples measured (chats, pairs, prompts, dev questions); None: stage default
     max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
 
 
@@ -144,10 +144,10 @@ REHEARSAL = replace(
     tokenizer_docs=None,
     stages={
         "pt": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=64, save_steps=2),
-        "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
+        "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2, eval_limit=16),
         "rm": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
-        "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1),
-        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
+        "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1, eval_limit=8),
+        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2, eval_limit=16),
         "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2,
                                   eval_limit=16, max_new_tokens=48),
     },

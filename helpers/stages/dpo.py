@@ -80,6 +80,7 @@ class DPOStage(Stage):
         """β[(log πθ − log πref)(chosen) − (log πθ − log πref)(rejected)] for every pair of `split`: the implicit
         reward margin DPO's loss pushes up. Positive: the policy prefers the chosen answer more than 03's model did."""
         n = len(self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset)
+        n = min(n, self.settings.eval_limit or n)  # the profile's limit on held-out pairs
         margins: list[float] = []
         for start in range(0, n, batch_size):
             batch = self.batch(batch_size, start, split)
@@ -131,8 +132,9 @@ class DPOStage(Stage):
         else:
             rm = load_reward_model(rm_path, self.profile, self.tok)
         rm.config.pad_token_id = self.tok.pad_token_id
-        prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:PPOStage.n_eval], PPOStage.max_prompt_length)
-        self.prompts = list(self.data["valid"]["prompt"][:PPOStage.n_eval])
+        n_eval = self.profile.stage("ppo").eval_limit or PPOStage.n_eval  # the prompts 05 measures on
+        prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:n_eval], PPOStage.max_prompt_length)
+        self.prompts = list(self.data["valid"]["prompt"][:n_eval])
         ppo = self.profile.stage("ppo")
         measure = dict(max_new_tokens=ppo.max_length, missing_eos_penalty=PPOStage.missing_eos_penalty, seed=self.seed)
         with self.reference():

@@ -87,6 +87,7 @@ class PPOStage(Stage):
         self.tok = self.tokenizer()
         limit = None if self.profile.data_source == "shipped" else self.hub_limit
         self.train_conversations = list(course_records(self.profile, "preference", "train", limit)["prompt"])
+        self.n_eval = self.settings.eval_limit or self.n_eval
         self.eval_conversations = list(course_records(self.profile, "preference", "valid", self.n_eval)["prompt"])
         self.prompts = encode_prompts(self.tok, self.train_conversations, self.max_prompt_length)
         self.eval_prompts = encode_prompts(self.tok, self.eval_conversations, self.max_prompt_length)

@@ -45,7 +45,8 @@ class SFTStage(Stage):
 
     def heldout_loss(self) -> float:
         """Loss on the assistant tokens of every held-out conversation (what SFT trains, on chats it never sees)."""
-        return assistant_loss(self.model, self.tok, self.data["valid"]["messages"], self.settings.max_length)
+        valid = self.data["valid"]["messages"][:self.settings.eval_limit]  # the profile's limit (None: all)
+        return assistant_loss(self.model, self.tok, valid, self.settings.max_length)
 
     def evaluate_before(self) -> None:
         """Held-out assistant-token loss and greedy answers of the model before SFT."""
