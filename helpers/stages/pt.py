@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from itertools import chain
 
 from ..evaluation import perplexity
@@ -41,6 +42,11 @@ class PTStage(Stage):
         else:
             extra = embedding_training(base, self.new_token_ids)
         self.model = with_lora(base, lora_config(self.profile, **extra))
+        if extra.get("trainable_token_indices"):
+            # PEFT saves the whole (resized) embedding and lm_head in every checkpoint by default: 2 × 151,936+ rows.
+            # The trained rows are in the trainable-tokens delta, and the rest is rebuilt exactly on resume
+            # (prepare_vocabulary is deterministic), so checkpoints keep only LoRA and the new rows.
+            self.model.save_pretrained = partial(self.model.save_pretrained, save_embedding_layers=False)
 
     def evaluate_before(self) -> None:
         self.save_metrics(ppl_before=perplexity(self.model, self.blocks["valid"]))
