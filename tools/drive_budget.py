@@ -139,7 +139,7 @@ def trim_loaded(stage) -> None:
     if hasattr(stage, "blocks"):  # 02: perplexity over valid blocks
         stage.blocks["valid"] = stage.blocks["valid"][:4]
     data = getattr(stage, "data", None)
-    if isinstance(data, dict) and stage.name == "rm" and "valid" in data:  # 04: rewards of every valid pair, twice
+    if isinstance(data, dict) and hasattr(data.get("valid"), "select"):  # 03, 04, 06: held-out loss, rewards, samples
         data["valid"] = data["valid"].select(range(min(4, len(data["valid"]))))
 
 
@@ -253,6 +253,37 @@ def adapter_bytes(measured: dict) -> int:
 
 # ---------------------------------------------------------------- driver
 
+VOCAB_ROWS = 151_936
+
+
+def findings(report: dict) -> list[str]:
+    """What the numbers say, in sentences (computed, so a rerun updates them)."""
+    rows, out = report.get("stages", {}), []
+    for name, r in rows.items():
+        m = r.get("measured") or {}
+        ckpts = m.get("checkpoints") or {}
+        if not ckpts:
+            continue
+        newest = ckpts[sorted(ckpts)[-1]]
+        for file, summary in (newest.get("safetensors") or {}).items():
+            full = [t for t in summary["largest"] if t["shape"] and t["shape"][0] >= VOCAB_ROWS]
+            if full:
+                size = sum(t["bytes"] for t in full)
+                out.append(f"{name}: every published checkpoint carries {len(full)} full vocabulary matrices in {file} "
+                           f"({', '.join(t['name'].split('.')[-4] + ' ' + 'x'.join(map(str, t['shape'])) + ' ' + t['dtype'] for t in full)}"
+                           f"; {size / 1e6:.0f} MB of its {newest['bytes'] / 1e6:.0f} MB)")
+    totals = report.get("totals") or {}
+    if totals:
+        out.append(f"final models: {totals['final_models_bytes'] / 1e9:.2f} GB of the {totals['drive_bytes'] / 1e9:.2f} GB "
+                   f"on Drive ({len(rows)} merged copies of the 0.5B model)")
+    proj = report.get("full_run_projection") or {}
+    for profile, p in proj.items():
+        out.append(f"full {profile} run: {p['kept_bytes'] / 1e9:.2f} GB kept ({p['kept_fraction_of_15GB']:.0%} of 15 GB); "
+                   f"checkpoints pruned from a Drive mount go to the Drive bin, which counts for 30 days: "
+                   f"{p['with_bin_bytes'] / 1e9:.2f} GB ({p['with_bin_fraction_of_15GB']:.0%})")
+    return out
+
+
 def gb(n: int) -> str:
     return f"{n / 1e9:.3f} GB"
 
@@ -345,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             "failed_stages": [n for n, r in rows.items() if r.get("error")],
         }
         report["full_run_projection"] = projection(rows, tok_bytes)
+        report["findings"] = findings(report)
         report["table"] = [{"stage": n, "checkpoint_bytes": r["measured"]["checkpoint_bytes"],
                             "checkpoints_kept": len(r["measured"]["checkpoints"]),
                             "model_bytes": r["measured"]["model_bytes"], "drive_bytes": r["measured"]["drive_bytes"],
@@ -364,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         for p, v in report["full_run_projection"].items():
             print(f"full {p} run: kept {gb(v['kept_bytes'])} ({v['kept_fraction_of_15GB']:.0%}), with pruned "
                   f"checkpoints in the Drive bin {gb(v['with_bin_bytes'])} ({v['with_bin_fraction_of_15GB']:.0%})")
+    for line in report.get("findings", []):
+        print("- " + line)
     print(f"wrote {args.out} in {report['seconds']} s")
     return 0
 

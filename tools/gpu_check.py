@@ -47,14 +47,13 @@ for path in (REPO, REPO / "tools"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from drive_budget import QWEN05_SHAPE, build_models, course_env  # noqa: E402
+from drive_budget import EVAL_TRIM, LENGTHS, QWEN05_SHAPE, build_models, course_env, trim_loaded  # noqa: E402
 
 COURSE = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
 GIB = 2**30
 # --cpu-dry-run: per-stage max_length (PPO: new tokens) and batch size, as in drive_budget
-DRY_LENGTHS = {"pt": 64, "sft": 128, "rm": 128, "ppo": 8, "dpo": 128, "text2sql": 512}
-DRY_BATCH = {"ppo": 4}
-EVAL_TRIM = dict(n_prompts=1, n_eval=2, eval_limit=2)
+DRY_LENGTHS = LENGTHS
+DRY_BATCH = {"ppo": 4}  # GRPO needs a batch divisible by its 4 generations per prompt
 
 
 def gpu_slug(name: str) -> str:
@@ -176,7 +175,7 @@ def child_main(args) -> None:
 
     import torch
 
-    cuda = torch.cuda.is_available() and not args.cpu_dry_run
+    cuda = not args.cpu_dry_run and torch.cuda.is_available()
     row: dict = {"stage": args.child, "profile": args.profile, "steps": {}}
     timers = instrument_trainers(cuda)
     ppo_tokens: list[int] = []
@@ -273,15 +272,6 @@ def child_main(args) -> None:
     Path(args.row).write_text(json.dumps(row, indent=1, default=str))
 
 
-def trim_loaded(stage) -> None:
-    """Bound the evaluation steps to a few examples."""
-    if hasattr(stage, "blocks"):
-        stage.blocks["valid"] = stage.blocks["valid"][:4]
-    data = getattr(stage, "data", None)
-    if isinstance(data, dict) and hasattr(data.get("valid"), "select"):  # 03, 04, 06: held-out loss / rewards
-        data["valid"] = data["valid"].select(range(min(4, len(data["valid"]))))
-
-
 # ---------------------------------------------------------------- --sft-pieces: what one SFT micro-batch costs
 
 def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
@@ -292,7 +282,8 @@ def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
 
     lengths = []
     for messages in load_records(shipped_path("sft", "train"), "sft")["messages"]:
-        lengths.append(min(length, len(tok.apply_chat_template(messages, tokenize=True))))
+        text = tok.apply_chat_template(messages, tokenize=False)
+        lengths.append(min(length, len(tok(text, add_special_tokens=False)["input_ids"])))
     bins: list[list[int]] = []
     for n in sorted(lengths, reverse=True):
         fits = [b for b in bins if sum(b) + n <= length]
@@ -304,13 +295,24 @@ def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
     return bins[:rows]
 
 
+METADATA_OPS = frozenset({  # leaf aten ops that launch no kernel (shape/stride bookkeeping, allocation)
+    "aten::empty", "aten::empty_strided", "aten::empty_like", "aten::view", "aten::as_strided", "aten::_reshape_alias",
+    "aten::reshape", "aten::t", "aten::transpose", "aten::expand", "aten::slice", "aten::select", "aten::unsqueeze",
+    "aten::squeeze", "aten::detach", "aten::alias", "aten::resolve_conj", "aten::resolve_neg", "aten::permute",
+    "aten::unbind", "aten::split", "aten::narrow", "aten::lift_fresh", "aten::_unsafe_view", "aten::set_",
+    "aten::result_type", "aten::_has_compatible_shallow_copy_type", "aten::is_same_size", "aten::numpy_T",
+    "aten::split_with_sizes", "aten::chunk", "aten::view_as", "aten::expand_as", "aten::flatten", "aten::contiguous"})
+
+
 def sft_pieces(args) -> int:
-    """Time the pieces of one SFT micro-batch (forward + backward) at Qwen2.5-0.5B's width and vocabulary."""
+    """Time the pieces of one t4 SFT micro-batch (forward + backward) on this machine's device."""
+    import itertools
+
     import torch
     import torch.nn.functional as F
     from transformers import AutoModelForCausalLM
 
-    from helpers.models import lora_config, with_lora
+    from helpers.models import lora_config, quantization_config, with_lora
     from helpers.packing import sdpa_varlen_attention, use_varlen_attention
     from helpers.profiles import get_profile
     from helpers.standin import qwen_tokenizer, standin_config
@@ -323,15 +325,25 @@ def sft_pieces(args) -> int:
     dtype = torch.float16 if cuda else torch.bfloat16  # t4 trains in fp16; CPU autocast runs bf16
     layers = args.layers or (24 if cuda else 2)
     rows_n = args.rows or (4 if cuda else 1)
-    reps = args.reps
+    try:
+        import bitsandbytes  # noqa: F401
+
+        has_bnb = True
+    except Exception:  # noqa: BLE001
+        has_bnb = False
+    four_bit = {"yes": True, "no": False}.get(args.four_bit, has_bnb)
+    shape = dict(QWEN05_SHAPE, num_hidden_layers=layers)
+    if args.tiny_dims:  # same modules, heads, layers and tokens; (almost) no arithmetic: the host-side cost
+        shape.update(hidden_size=14 * 8, intermediate_size=128, vocab_size=2048)
     torch.manual_seed(0)
 
     def sync():
         if cuda:
             torch.cuda.synchronize()
 
-    def timed(fn, n=reps) -> float:
-        fn()  # warm-up (Triton compiles, allocator)
+    def timed(fn, n=args.reps) -> float:
+        """The fastest of `n` runs after a warm-up (Triton compiles, allocator): the least disturbed by other load."""
+        fn()
         sync()
         times = []
         for _ in range(n):
@@ -339,68 +351,71 @@ def sft_pieces(args) -> int:
             fn()
             sync()
             times.append(time.perf_counter() - t0)
-        return round(statistics.median(times), 4)
+        return round(min(times), 4)
 
     tok = qwen_tokenizer()
     rows = packed_rows(tok, rows_n, args.length)
     lengths = [n for r in rows for n in r]
     total = sum(lengths)
+    vocab = shape.get("vocab_size", 151_936)
     position_ids = torch.cat([torch.arange(n) for n in lengths])[None].to(device)
-    cu = torch.tensor([0] + list(__import__("itertools").accumulate(lengths)), dtype=torch.int32, device=device)
-    input_ids = torch.randint(0, 151_643, (1, total), device=device)
+    cu = torch.tensor([0] + list(itertools.accumulate(lengths)), dtype=torch.int32, device=device)
+    input_ids = torch.randint(0, min(vocab, 151_643), (1, total), device=device)
     labels = input_ids.clone()
     labels[position_ids == 0] = -100
     batch = dict(input_ids=input_ids, position_ids=position_ids, cu_seq_lens_q=cu, cu_seq_lens_k=cu,
                  max_length_q=max(lengths), max_length_k=max(lengths))
-    report: dict = {"device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
-                    "dtype": str(dtype), "layers": layers, "rows": len(rows), "row_length": args.length,
-                    "examples": len(lengths), "tokens": total, "example_lengths": lengths, "reps": reps,
-                    "torch": torch.__version__, "threads": torch.get_num_threads()}
+    report: dict = {"device": torch.cuda.get_device_name(0) if cuda else "cpu", "dtype": str(dtype),
+                    "shape": shape, "tiny_dims": args.tiny_dims, "rows": len(rows), "row_length": args.length,
+                    "examples": len(lengths), "tokens": total, "example_lengths": lengths, "reps": args.reps,
+                    "torch": torch.__version__, "threads": torch.get_num_threads(), "loaded_in_4bit": four_bit,
+                    "triton_head": _use_triton(device)}
     print(json.dumps({k: v for k, v in report.items() if k != "example_lengths"}), flush=True)
+    config = standin_config(**shape)
 
-    # the model: Qwen2.5-0.5B's width and vocabulary, `layers` layers, LoRA r=16 on every linear layer (t4 settings)
-    config = standin_config(**dict(QWEN05_SHAPE, num_hidden_layers=layers))
-    base = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    four_bit = cuda and not getattr(args, "no_4bit", False)
-    if four_bit:  # as helpers.models.load_causal_lm + prepare_model_for_kbit_training under t4
-        from peft import prepare_model_for_kbit_training
+    def build(quantized: bool):
+        """The t4 stage's model: base (4-bit NF4 + prepare_model_for_kbit_training, or 16-bit), LoRA r=16 on every
+        linear layer, trainable weights in fp32 (helpers.models.with_lora)."""
+        base = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        if quantized:
+            from peft import prepare_model_for_kbit_training
 
-        from helpers.models import quantization_config
-
-        with tempfile.TemporaryDirectory() as tmp:
-            base.to(dtype).save_pretrained(tmp)
-            base = AutoModelForCausalLM.from_pretrained(tmp, dtype=dtype, device_map={"": 0},
-                                                        quantization_config=quantization_config(get_profile("t4")))
-        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
-    else:
-        base = base.to(device, dtype)
-    report["loaded_in_4bit"] = four_bit
-    model = with_lora(base, lora_config(get_profile("t4")))
-    model.train()
-    backbone, head = base.model, base.get_output_embeddings()
-    report["lm_head_dtype"] = str(head.weight.dtype)
-
-    def set_attention(kind: str):
-        if kind == "varlen":
-            use_varlen_attention(model)
+            with tempfile.TemporaryDirectory() as tmp:
+                base.to(dtype).save_pretrained(tmp)
+                base = AutoModelForCausalLM.from_pretrained(
+                    tmp, dtype=dtype, device_map={"": 0 if cuda else "cpu"},
+                    quantization_config=quantization_config(get_profile("t4")))
+            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
         else:
-            for sub in model.modules():
+            base = base.to(device, dtype)
+        model = with_lora(base, lora_config(get_profile("t4")))
+        model.train()
+        return model, base
+
+    model, base = build(four_bit)
+    report["lm_head_dtype"] = str(base.get_output_embeddings().weight.dtype)
+    mask = labels[:, 1:] != -100
+    compact = _use_triton(device)
+
+    def set_attention(m, kind: str):
+        if kind == "varlen":
+            use_varlen_attention(m)
+        else:
+            for sub in m.modules():
                 c = getattr(sub, "config", None)
                 if c is not None and hasattr(c, "_attn_implementation"):
                     c._attn_implementation = kind
 
-    def set_checkpointing(on: bool):
+    def set_checkpointing(b, on: bool):
         if on:
-            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            b.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         else:
-            base.gradient_checkpointing_disable()
+            b.gradient_checkpointing_disable()
 
-    mask = labels[:, 1:] != -100
-    compact = _use_triton(device)
-
-    def head_loss(hidden, outputs):
+    def head_loss(b, hidden, outputs):
+        head = b.get_output_embeddings()
         h, y = hidden[:, :-1], labels[:, 1:]
-        if outputs == "logits":  # the pre-fused path: full logits, upcast to fp32, cross-entropy
+        if outputs == "logits":  # the path before the fused head: full logits, upcast to fp32, cross-entropy
             logits = head(h).float()
             return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=-100)
         hs = h[mask] if compact else h.reshape(-1, h.size(-1))
@@ -410,51 +425,96 @@ def sft_pieces(args) -> int:
         logp = logp if compact else logp.view(mask.shape)[mask]
         return -logp.sum() / mask.sum()
 
-    def micro_batch(outputs=("log_probs", "entropy", "is_top1")):
+    def micro_batch(m=None, b=None, outputs=("log_probs", "entropy", "is_top1"), head=True):
+        m, b = m or model, b or base
         with torch.autocast(device.type, dtype=dtype):
-            hidden = backbone(**batch, use_cache=False).last_hidden_state
-            loss = head_loss(hidden, outputs)
+            hidden = b.model(**batch, use_cache=False).last_hidden_state
+            loss = head_loss(b, hidden, outputs) if head else hidden.float().pow(2).mean()
         loss.backward()
-        model.zero_grad(set_to_none=True)
+        m.zero_grad(set_to_none=True)
 
-    def body_only():
-        with torch.autocast(device.type, dtype=dtype):
-            hidden = backbone(**batch, use_cache=False).last_hidden_state
-        hidden.float().pow(2).mean().backward()
-        model.zero_grad(set_to_none=True)
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+
+    def operators(fn) -> tuple[int, dict]:
+        """Aten operators one call of `fn` dispatches to a backend (forward, checkpoint recompute and backward),
+        metadata-only ones (views, empty) left out: on a GPU each is at least one kernel launch. Deterministic, so it
+        ranks the variants even on a busy CPU."""
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        counts: dict[str, int] = {}
+
+        class Count(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = f"{func.namespace}::{func.overloadpacket.__name__}"
+                if name not in METADATA_OPS:
+                    counts[name] = counts.get(name, 0) + 1
+                return func(*args, **(kwargs or {}))
+
+        with Count():
+            fn()
+        return sum(counts.values()), dict(sorted(counts.items(), key=lambda kv: -kv[1])[:15])
 
     variants: dict[str, dict] = {}
+    runs: dict[str, object] = {}
 
-    def variant(name, attention="varlen", checkpointing=True, fn=micro_batch, **kw):
-        set_attention(attention)
-        set_checkpointing(checkpointing)
+    def variant(name, attention="varlen", checkpointing=True, m=None, b=None, **kw):
+        m, b = m or model, b or base
+
+        def run():
+            set_attention(m, attention)
+            set_checkpointing(b, checkpointing)
+            micro_batch(m, b, **kw)
+        runs[name] = run
+
+    base_name = f"baseline: t4 SFT as the stage runs it ({'4-bit' if four_bit else '16-bit'} base)"
+    variant(base_name)
+    variant("fused head, log_probs only (no entropy / accuracy)", outputs=("log_probs",))
+    variant("full logits + fp32 cross-entropy (no fused head)", outputs="logits")
+    variant("one SDPA call, transformers' packed mask (no per-example loop)", attention="sdpa")
+    variant("no activation checkpointing", checkpointing=False)
+    variant("body only (no LM head)", head=False)
+    if four_bit:
+        other, other_base = build(False)
+        variant("16-bit base instead of 4-bit (LoRA, same settings)", m=other, b=other_base)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for name, run in runs.items():  # warm-up, peak memory and operator count, one variant at a time
         try:
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
-            seconds = timed(lambda: fn(**kw))
-            row = {"seconds": seconds}
+            run()
+            sync()
+            row = {"operators": operators(run)[0]}
             if cuda:
                 row["peak_gib"] = round(torch.cuda.max_memory_allocated() / GIB, 2)
         except Exception as exc:  # noqa: BLE001
             row = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         variants[name] = row
-        print(f"{name:>58}: {row}", flush=True)
-
-    variant("baseline: TRL 1.16 SFT (fused head + entropy + top1)")
-    variant("fused head, log_probs only (no entropy / accuracy)", outputs=("log_probs",))
-    variant("full logits + fp32 cross-entropy (no fused head)", outputs="logits")
-    variant("one SDPA call with transformers' packed mask", attention="sdpa")
-    variant("no activation checkpointing", checkpointing=False)
-    variant("body only (no LM head)", fn=body_only)
+    for _ in range(args.reps):  # timed rounds over all variants: a burst of other load hits them alike
+        for name, run in runs.items():
+            if "error" not in variants[name]:
+                t0 = time.perf_counter()
+                run()
+                sync()
+                times[name].append(time.perf_counter() - t0)
+    for name, row in variants.items():
+        if times[name]:
+            row["seconds"] = round(min(times[name]), 4)
+            row["seconds_all"] = [round(t, 3) for t in times[name]]
+        print(f"{name:>64}: {row}", flush=True)
+    runs.clear()
+    if four_bit:
+        del other, other_base
     report["micro_batch"] = variants
 
-    # isolated: the LM head over `total` tokens, and one layer's attention
-    pieces: dict[str, float | str] = {}
-    hidden = torch.randn(mask.sum().item() if compact else total - 1, config.hidden_size, device=device,
-                         dtype=dtype, requires_grad=True)
-    targets = torch.randint(0, 151_643, (hidden.shape[0],), device=device)
-    weight = head.weight.detach()
-    for label, outputs in (("head: log_probs + entropy + is_top1", ("log_probs", "entropy", "is_top1")),
+    # isolated: the LM head over the batch's tokens, and one layer's attention
+    pieces: dict[str, float] = {}
+    hidden = torch.randn(int(mask.sum()) if compact else total - 1, config.hidden_size, device=device, dtype=dtype,
+                         requires_grad=True)
+    targets = torch.randint(0, vocab, (hidden.shape[0],), device=device)
+    weight = base.get_output_embeddings().weight.detach()
+    for label, outputs in (("head: log_probs + entropy + is_top1 (TRL SFT)", ("log_probs", "entropy", "is_top1")),
                            ("head: log_probs only", ("log_probs",))):
         def run_head(outputs=outputs):
             with torch.autocast(device.type, dtype=dtype):
@@ -469,15 +529,16 @@ def sft_pieces(args) -> int:
         F.cross_entropy(logits.float(), targets).backward()
     pieces["head: full logits + fp32 cross-entropy"] = timed(run_logits)
 
-    heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, config.hidden_size // config.num_attention_heads
+    heads, kv = config.num_attention_heads, config.num_key_value_heads
+    dim = config.hidden_size // heads
     q = torch.randn(1, heads, total, dim, device=device, dtype=dtype, requires_grad=True)
     k = torch.randn(1, kv, total, dim, device=device, dtype=dtype, requires_grad=True)
     v = torch.randn(1, kv, total, dim, device=device, dtype=dtype, requires_grad=True)
 
-    class Module(torch.nn.Module):
+    class Attention(torch.nn.Module):
         num_key_value_groups = heads // kv
 
-    module = Module().train()
+    module = Attention().train()
 
     def varlen():
         out, _ = sdpa_varlen_attention(module, q, k, v, None, scaling=dim**-0.5, cu_seq_lens_q=cu)
@@ -488,43 +549,42 @@ def sft_pieces(args) -> int:
         out = F.scaled_dot_product_attention(q, kk, vv, attn_mask=block_mask, is_causal=block_mask is None)
         out.float().sum().backward()
 
-    seq = torch.repeat_interleave(torch.arange(len(lengths), device=device),
-                                  torch.tensor(lengths, device=device))
+    seq = torch.repeat_interleave(torch.arange(len(lengths), device=device), torch.tensor(lengths, device=device))
     dense = (seq[:, None] == seq[None, :]) & torch.ones(total, total, dtype=torch.bool, device=device).tril()
     pieces["attention, 1 layer: per-example SDPA loop (helpers.packing)"] = timed(varlen)
-    pieces["attention, 1 layer: one causal SDPA call (no packing mask; reference)"] = timed(one_call)
+    pieces["attention, 1 layer: one causal SDPA call (no packing; reference)"] = timed(one_call)
     pieces["attention, 1 layer: one SDPA call, dense block-diagonal mask"] = timed(lambda: one_call(dense))
     report["isolated"] = pieces
     for name, value in pieces.items():
-        print(f"{name:>70}: {value}", flush=True)
+        print(f"{name:>66}: {value}", flush=True)
 
-    # where the baseline's time goes
-    set_attention("varlen")
-    set_checkpointing(True)
-    from torch.profiler import ProfilerActivity, profile
-
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    # where the baseline's time goes, and how many operators (each one at least a kernel launch on a GPU) it runs
+    set_attention(model, "varlen")
+    set_checkpointing(base, True)
     with profile(activities=activities) as prof:
         micro_batch()
         sync()
     key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
-    table = prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=60)
-    report["profile_sort"] = key
-    report["profile_table"] = table
-    print(table, flush=True)
+    report["profile_table"] = prof.key_averages().table(sort_by=key, row_limit=20, max_name_column_width=60)
+    total_ops, top = operators(micro_batch)
+    report["operators_per_micro_batch"] = {
+        "total": total_ops, "most_frequent": top,
+        "bitsandbytes_calls": sum(1 for e in prof.events() if e.name.startswith("bitsandbytes::")),
+        "note": "leaf aten operators of one micro-batch (forward, checkpoint recompute, backward), metadata-only ops "
+                "left out; on a GPU each is at least one kernel launch, so a small model becomes host-bound"}
+    print(report["profile_table"], flush=True)
+    print(json.dumps(report["operators_per_micro_batch"]), flush=True)
 
-    # compose: a full optimizer step = grad_accum micro-batches of 24 layers
-    base_s = variants["baseline: TRL 1.16 SFT (fused head + entropy + top1)"].get("seconds")
-    body_s = variants["body only (no LM head)"].get("seconds")
+    base_s, body_s = variants[base_name].get("seconds"), variants["body only (no LM head)"].get("seconds")
     if base_s and body_s:
-        per_layer = body_s / layers
-        head_s = max(base_s - body_s, 0.0)
-        micro = 24 * per_layer + head_s
-        report["estimate"] = {"per_layer_seconds": round(per_layer, 4), "head_seconds": round(head_s, 4),
-                              "micro_batch_24_layers_seconds": round(micro, 3),
-                              "note": "per layer = body-only time / layers; head = baseline - body only"}
+        report["estimate"] = {"micro_batch_seconds": base_s, "per_layer_seconds": round(body_s / layers, 4),
+                              "head_seconds": round(max(base_s - body_s, 0.0), 4),
+                              "micro_batch_24_layers_seconds": round(24 * body_s / layers + max(base_s - body_s, 0), 3),
+                              "note": "per layer = body-only time / layers; head = baseline - body only; a t4 "
+                                      "optimizer step is 4 micro-batches (grad_accum 4)"}
         print(json.dumps(report["estimate"]), flush=True)
-    out = args.out or (REPO / "benchmarks" / f"sft_pieces_{gpu_slug(report['device']) if cuda else 'cpu'}.json")
+    slug = gpu_slug(report["device"]) if cuda else "cpu"
+    out = args.out or (REPO / "benchmarks" / f"sft_pieces_{slug}{'_tiny-dims' if args.tiny_dims else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {out}")
@@ -547,6 +607,23 @@ def tokenizer_stage(run: Path) -> dict:
                 "domain_tokens_added": len(tok) - 151_665}
     except Exception as exc:  # noqa: BLE001
         return {"stage": "tokenizer", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
+
+
+def probe_gpu() -> dict:
+    """{"name", "memory_gib", "capability", "cuda"} of GPU 0, asked in a child process so that this one never holds a
+    CUDA context (its few hundred MB would count against a T4's 15 GB); {} without a GPU."""
+    code = ("import json, torch\n"
+            "if torch.cuda.is_available():\n"
+            "    p = torch.cuda.get_device_properties(0)\n"
+            "    print(json.dumps({'name': p.name, 'memory_gib': round(p.total_memory / 2**30, 1),\n"
+            "                      'capability': f'{p.major}.{p.minor}', 'cuda': torch.version.cuda}))\n"
+            "else:\n"
+            "    print('{}')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {}
 
 
 def verdict(profile: str, row: dict, limit_gib: float) -> str:
@@ -576,6 +653,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=None, help="--sft-pieces: packed rows per micro-batch")
     parser.add_argument("--length", type=int, default=1024, help="--sft-pieces: tokens per packed row")
     parser.add_argument("--reps", type=int, default=3, help="--sft-pieces: timed repetitions per variant")
+    parser.add_argument("--four-bit", choices=("auto", "yes", "no"), default="auto",
+                        help="--sft-pieces: 4-bit NF4 base (auto: when bitsandbytes imports)")
+    parser.add_argument("--tiny-dims", action="store_true",
+                        help="--sft-pieces: same layers, modules and tokens, tiny widths: the host-side cost")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--row", help=argparse.SUPPRESS)
@@ -592,11 +673,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    cuda = (not args.cpu_dry_run) and torch.cuda.is_available()
+    device = {} if args.cpu_dry_run else probe_gpu()
+    cuda = bool(device)
     if not args.cpu_dry_run and not cuda:
         parser.error("no CUDA device: run on a GPU machine, or pass --cpu-dry-run to check the tool on a CPU")
-    profiles = args.profiles or (["ampere"] if args.cpu_dry_run else ["t4", "ampere"])
-    gpu = torch.cuda.get_device_name(0) if cuda else "cpu (dry run)"
+    profiles = args.profiles or ["t4", "ampere"]  # a dry run records t4 as skipped (it needs CUDA)
+    gpu = device.get("name", "cpu (dry run)")
     out = args.out or (REPO / "benchmarks" / f"gpu_{gpu_slug(gpu) if cuda else 'cpu-dry-run'}.json")
     work = (args.work or Path(tempfile.mkdtemp(prefix="gpu-check-"))).resolve()
     started = time.perf_counter()
@@ -614,9 +696,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001
             report[pkg] = None
     if cuda:
-        props = torch.cuda.get_device_properties(0)
-        report["gpu_memory_gib"] = round(props.total_memory / GIB, 1)
-        report["compute_capability"] = f"{props.major}.{props.minor}"
+        report["gpu_memory_gib"] = device["memory_gib"]
+        report["compute_capability"] = device["capability"]
     verdicts: list[tuple[str, str, str, dict]] = []
     try:
         models = build_models(work / "models", {} if args.cpu_dry_run else QWEN05_SHAPE)
