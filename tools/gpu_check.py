@@ -20,10 +20,13 @@ leaves room for the CUDA context and fragmentation) and writes benchmarks/gpu_<g
 vocabulary), the ampere profile (t4 needs CUDA: 4-bit, fp16), one or two steps, short sequences and trimmed
 evaluations. tests/test_tools.py runs it.
 
-`--sft-pieces` times the pieces of one SFT micro-batch (forward + backward) at Qwen2.5-0.5B's shape on whatever
-device there is: the fused LM head with and without its entropy / accuracy outputs, the full-logits loss, per-example
-("varlen") attention against one SDPA call, activation checkpointing on and off, 4-bit (CUDA) or not, and a
-torch.profiler table of the baseline. See benchmarks/t4_sft_step_analysis.md.
+`--sft-pieces` takes one t4 SFT micro-batch apart (forward + backward of 4 packed rows of 1024 tokens, LoRA r=16,
+4-bit NF4 base when bitsandbytes imports) on whatever device there is: time and operator count (each operator is at
+least one kernel launch on a GPU) of the stage's own setup against one change at a time (the fused LM head without its
+entropy / accuracy outputs, the full-logits loss, one SDPA call instead of per-example attention, no activation
+checkpointing, a 16-bit base, no prepare_model_for_kbit_training), the LM head and one layer's attention alone, and a
+torch.profiler table. `--tiny-dims` keeps layers, modules and tokens but shrinks the widths: what is left is the
+host-side cost, the part a fast GPU cannot hide. See benchmarks/t4_sft_step_analysis.md.
 """
 
 from __future__ import annotations
@@ -373,9 +376,11 @@ def sft_pieces(args) -> int:
     print(json.dumps({k: v for k, v in report.items() if k != "example_lengths"}), flush=True)
     config = standin_config(**shape)
 
-    def build(quantized: bool):
+    def build(quantized: bool, prepare: bool = True):
         """The t4 stage's model: base (4-bit NF4 + prepare_model_for_kbit_training, or 16-bit), LoRA r=16 on every
-        linear layer, trainable weights in fp32 (helpers.models.with_lora)."""
+        linear layer, trainable weights in fp32 (helpers.models.with_lora). `prepare=False` skips PEFT's
+        prepare_model_for_kbit_training (which upcasts every norm and the embedding to fp32) and only makes the
+        inputs require grad, as checkpointing needs."""
         base = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         if quantized:
             from peft import prepare_model_for_kbit_training
@@ -385,7 +390,10 @@ def sft_pieces(args) -> int:
                 base = AutoModelForCausalLM.from_pretrained(
                     tmp, dtype=dtype, device_map={"": 0 if cuda else "cpu"},
                     quantization_config=quantization_config(get_profile("t4")))
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+            if prepare:
+                base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+            else:
+                base.enable_input_require_grads()
         else:
             base = base.to(device, dtype)
         model = with_lora(base, lora_config(get_profile("t4")))
@@ -478,6 +486,8 @@ def sft_pieces(args) -> int:
     if four_bit:
         other, other_base = build(False)
         variant("16-bit base instead of 4-bit (LoRA, same settings)", m=other, b=other_base)
+        lean, lean_base = build(True, prepare=False)
+        variant("4-bit without prepare_model_for_kbit_training (no fp32 norms)", m=lean, b=lean_base)
     times: dict[str, list[float]] = {name: [] for name in runs}
     for name, run in runs.items():  # warm-up, peak memory and operator count, one variant at a time
         try:
@@ -505,7 +515,7 @@ def sft_pieces(args) -> int:
         print(f"{name:>64}: {row}", flush=True)
     runs.clear()
     if four_bit:
-        del other, other_base
+        del other, other_base, lean, lean_base
     report["micro_batch"] = variants
 
     # isolated: the LM head over the batch's tokens, and one layer's attention
@@ -690,10 +700,12 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__, "transformers": transformers.__version__, "cuda": torch.version.cuda,
         "model_shape": "stand-in body (hidden 64, 2 layers), real vocabulary" if args.cpu_dry_run else QWEN05_SHAPE,
     }
-    for pkg in ("trl", "peft", "bitsandbytes"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for pkg in ("trl", "peft", "accelerate", "bitsandbytes"):  # versions without importing (no CUDA context here)
         try:
-            report[pkg] = __import__(pkg).__version__
-        except Exception:  # noqa: BLE001
+            report[pkg] = version(pkg)
+        except PackageNotFoundError:
             report[pkg] = None
     if cuda:
         report["gpu_memory_gib"] = device["memory_gib"]
@@ -738,6 +750,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
+                if not args.keep_work:
+                    shutil.rmtree(run, ignore_errors=True)  # ~10 GB of models and checkpoints per profile
     finally:
         report["seconds"] = round(time.perf_counter() - started, 1)
         report["summary"] = [{"profile": p, "stage": s, "verdict": v, **{k: r.get(k) for k in (

@@ -31,7 +31,7 @@ class Stage:
         self.seed = seed
         self.dir = stage_dir(self.name, self.root)
         self.publish_dir = self.dir / "checkpoints"  # on Drive when the run is: survives a disconnect
-        local = Path("/content/workbook-local") if DRIVE_ROOT in self.root.parents else self.dir
+        local = Path("/content/workbook-local") / self.name if DRIVE_ROOT in self.root.parents else self.dir  # per stage
         self.work_dir = local / "work"  # the Trainer's output_dir: always a local disk
         self.output = stage_output(self.name, self.root)
         self.metrics: dict = {}
