@@ -203,6 +203,47 @@ def resume_from(dest_root: str | Path, local_output_dir: str | Path) -> str | No
     return str(target)
 
 
+def checkpoint_mismatch(checkpoint_dir: str | Path, model) -> str | None:
+    """Why the weights saved in a Trainer checkpoint cannot be loaded into `model`, or None when they can (or when
+    there is no single safetensors file to read). Compares the tensors' names and shapes with what saving `model`
+    now would write (the adapter's state dict for a PEFT model): a checkpoint from a run with another model size,
+    LoRA rank or vocabulary is caught here, before the Trainer fails half-way through loading it."""
+    from safetensors import safe_open
+
+    folder = Path(checkpoint_dir)
+    found = [folder / n for n in ("adapter_model.safetensors", "model.safetensors") if (folder / n).is_file()]
+    if not found:
+        return None
+    with safe_open(str(found[0]), framework="pt") as f:
+        saved = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
+    if found[0].name.startswith("adapter"):
+        from peft import get_peft_model_state_dict
+
+        current = get_peft_model_state_dict(model) if hasattr(model, "peft_config") else {}
+    else:
+        current = model.state_dict()
+    current = {k: tuple(v.shape) for k, v in current.items()}
+    common = saved.keys() & current.keys()
+    if not common:
+        return f"{found[0].name} shares no tensor name with this model (another architecture or adapter)"
+    differ = sorted(k for k in common if saved[k] != current[k])
+    if differ:
+        return (f"{len(differ)} tensors have other shapes, e.g. {differ[0]}: {list(saved[differ[0]])} saved, "
+                f"{list(current[differ[0]])} now (another model size, LoRA rank or vocabulary)")
+    return None
+
+
+def set_aside(dest_root: str | Path) -> Path:
+    """Move a folder of published checkpoints out of the way (renamed `<name>.stale-<n>`, nothing deleted); the new
+    name."""
+    dest_root = Path(dest_root)
+    n = 1
+    while (target := dest_root.with_name(f"{dest_root.name}.stale-{n}")).exists():
+        n += 1
+    os.rename(dest_root, target)
+    return target
+
+
 class PublishCallback(TrainerCallback):
     """Publish every checkpoint the Trainer saves to dest_root (main process only), keeping the newest `keep`."""
 

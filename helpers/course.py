@@ -31,6 +31,8 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str, str | None]]] = {
             ("RM win rate against SFT", None, "win_rate_vs_sft", "up", None)],
     "text2sql": [("execution accuracy (Spider mode)", "execution_accuracy_before", "execution_accuracy_after", "up",
                   None),
+                 ("predictions that run (right or wrong rows)", "executable_rate_before", "executable_rate_after",
+                  "up", None),
                  ("predictions that parse", "parse_rate_before", "parse_rate_after", "up", None)],
 }
 BASELINE_NAMES = {"length_baseline": "length-only judge"}

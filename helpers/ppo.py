@@ -538,11 +538,20 @@ class PPOTrainer:
     def resume(self) -> str | None:
         """Load the newest complete published checkpoint (copied into output_dir first); its path, or None. Under
         torchrun rank 0 finds and copies it and every process loads that one."""
-        from .checkpoints import resume_from
+        from .checkpoints import checkpoint_mismatch, resume_from, set_aside
+        from .runs import shown
 
         if self.output_dir is None or self.publish_dir is None:
             return None
-        path = broadcast_object(resume_from(self.publish_dir, self.output_dir) if is_main() else None)
+        path = resume_from(self.publish_dir, self.output_dir) if is_main() else None
+        why = path and (checkpoint_mismatch(Path(path) / "policy", self.policy)
+                        or checkpoint_mismatch(Path(path) / "value", self.value_model))
+        if why:  # saved by a run with another model or LoRA rank: keep it aside, start from step 0
+            moved = set_aside(self.publish_dir)
+            print(f"Not resuming from {shown(Path(path))}: it was saved by a run with other settings ({why}). The "
+                  f"earlier checkpoints are kept in {shown(moved)}; PPO starts from step 0.", flush=True)
+            path = None
+        path = broadcast_object(path)
         if path is not None:
             self.load_checkpoint(path)
         return path

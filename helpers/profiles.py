@@ -27,6 +27,7 @@ class StageSettings:
     save_steps: int = 0  # 0: save only at the end
     eval_limit: int | None = None  # held-out examples measured (chats, pairs, prompts, dev questions); None: stage default
     max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
+    synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql_synth)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ TINY = Profile(
         "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=512, save_steps=30),
         "ppo": StageSettings(max_steps=30, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=15),
         "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=512, save_steps=20),
-        "text2sql": StageSettings(max_steps=60, batch_size=4, learning_rate=2e-3, max_length=768, save_steps=30),
+        "text2sql": StageSettings(max_steps=800, batch_size=8, learning_rate=5e-3, max_length=768, save_steps=400,
+                                  synthetic_per_db=150),
     },
 )
 
@@ -149,7 +151,7 @@ REHEARSAL = replace(
         "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1, eval_limit=8),
         "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2, eval_limit=16),
         "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2,
-                                  eval_limit=16, max_new_tokens=48),
+                                  eval_limit=16, max_new_tokens=48, synthetic_per_db=5),
     },
 )
 

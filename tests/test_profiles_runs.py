@@ -47,7 +47,12 @@ def test_tiny_stays_tiny():
     """The whole CI suite runs on 2 CPU cores: the tiny model must stay a few hundred thousand parameters."""
     t = profiles.TINY
     assert t.tiny_model["hidden_size"] <= 128 and t.tiny_model["num_hidden_layers"] <= 2
-    assert all(s.max_steps <= 150 for s in t.stages.values())
+    assert all(s.max_steps <= 150 for name, s in t.stages.items() if name != "text2sql")
+    # 07's random-init SQL model learns SQL from nothing: 800 steps of a 128-wide model, 164-203 s on 2 cores
+    # (benchmarks/tiny_effects.json: seconds_text2sql for 3 seeds); the bound keeps `make course` near its budget.
+    from helpers.stages.text2sql import Text2SQLStage
+
+    assert t.stage("text2sql").max_steps <= 800 and Text2SQLStage.tiny_model_overrides["hidden_size"] <= 128
 
 
 def test_summary_prints_the_stage(tiny_profile):

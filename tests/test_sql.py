@@ -421,6 +421,16 @@ def test_schema_sentences_and_ddl(hospital):
     assert ddl.count("CREATE TABLE") == 7 and "CREATE TABLE patients" in ddl
 
 
+def test_schema_compact_states_the_same_facts_in_fewer_characters():
+    entry = sql.load_tables()["hospital"]
+    text = sql.schema_compact(entry)
+    lines = text.splitlines()
+    assert lines[2] == "patients(patient_id*, name, birth_date, sex, city, blood_type)"
+    assert "appointments.patient_id = patients.patient_id" in lines
+    assert len(lines) == len(entry["table_names_original"]) + len(entry["foreign_keys"])
+    assert len(text) < 0.6 * len(sql.schema_sentences(entry))
+
+
 def test_build_prompt():
     prompt = sql.build_prompt("How many patients are there?", "Table patients has columns such as patient_id.")
     assert "Table patients has columns such as patient_id." in prompt

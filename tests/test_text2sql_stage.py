@@ -54,6 +54,8 @@ def test_stage_trains_evaluates_and_saves(stage):
     assert m["key_metric"] == "execution_accuracy_after"
     assert 0.0 <= m["execution_accuracy_before"] <= 1.0 and 0.0 <= m["execution_accuracy_after"] <= 1.0
     assert m["dev_questions"] == len(stage.rows_after) == len(sql.load_examples("dev"))
+    assert m["train_questions"] == 166 and m["synthetic_pairs"] == 4 * stage.settings.synthetic_per_db > 0
+    assert m["schema_format"] == "compact" and "executable_rate_after" in m
     assert sum(m["kinds_after"].values()) == m["dev_questions"] and set(m["kinds_after"]) <= set(sql.KINDS)
     assert (stage.output / "model.safetensors").is_file() and (stage.dir / "predictions.json").is_file()
     assert sorted(stage.db_paths) == ["hospital", "library", "school", "shop"]
@@ -125,3 +127,40 @@ def test_headless_runner(stage, tmp_path, capsys):
     assert (tmp_path / "text2sql" / "model" / "config.json").is_file()
     assert (tmp_path / "text2sql" / "database" / "hospital" / "hospital.sqlite").is_file()
     assert '"execution_accuracy_after"' in capsys.readouterr().out
+
+
+def test_rates_and_schema_format_per_profile(tiny_profile, tmp_path):
+    from helpers.profiles import get_profile
+    from helpers.stages.text2sql import executable_rate, parse_rate
+
+    rows = [{"kind": k, "match": k == "match"} for k in ("match", "wrong result", "execution error", "does not parse")]
+    assert (accuracy(rows), executable_rate(rows), parse_rate(rows)) == (0.25, 0.5, 0.75)
+    assert Text2SQLStage.measure(rows, "after") == {"execution_accuracy_after": 0.25, "executable_rate_after": 0.5,
+                                                    "parse_rate_after": 0.75}
+    assert Text2SQLStage(root=tmp_path, profile=tiny_profile).format == "compact"
+    t4 = get_profile("t4")
+    st = Text2SQLStage(root=tmp_path, profile=t4)
+    assert st.format == "sentences" and t4.stage("text2sql").synthetic_per_db == 0
+    st.schema_format = "ddl"
+    assert st.format == "ddl"
+
+
+def test_checkpoints_of_another_model_size_are_set_aside_not_loaded(tmp_path, tiny_profile, capsys):
+    """A run folder kept from an earlier course version (or other settings): the Trainer would fail half-way through
+    loading mismatched tensors. The stage says why, keeps the old checkpoints aside and trains from step 0."""
+    def run(hidden: int) -> Text2SQLStage:
+        st = Text2SQLStage(root=tmp_path, profile=tiny_profile, max_steps=2)
+        st.eval_limit, st.synthetic_per_db = 4, 0
+        st.tiny_model_overrides = dict(hidden_size=hidden, intermediate_size=2 * hidden)
+        st.run()
+        return st
+
+    run(64)
+    assert (tmp_path / "text2sql" / "checkpoints" / "checkpoint-2").is_dir()
+    capsys.readouterr()
+    st = run(128)
+    out = capsys.readouterr().out
+    assert "Not resuming from " in out and "checkpoint-2: it was saved by a run with other settings" in out, out
+    assert "other shapes" in out and "checkpoints.stale-1" in out
+    assert (tmp_path / "text2sql" / "checkpoints.stale-1" / "checkpoint-2" / "MANIFEST.json").is_file()
+    assert st.trainer.state.global_step == 2 and st.model.config.hidden_size == 128

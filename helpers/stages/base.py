@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoints import PublishCallback, resume_from
+from ..checkpoints import PublishCallback, checkpoint_mismatch, resume_from, set_aside
 from ..distributed import barrier, broadcast_object, is_main, main_first
 from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
 from ..profiles import Profile, get_profile
@@ -142,6 +142,12 @@ class Stage:
         """Train, resuming from the newest complete published checkpoint when there is one."""
         fp32_trainable(trainer.model)
         path = resume_from(self.publish_dir, self.work_dir) if is_main() else None
+        if path and (why := checkpoint_mismatch(path, trainer.model)):
+            moved = set_aside(self.publish_dir)
+            print(f"Not resuming from {shown(Path(path))}: it was saved by a run with other settings ({why}). This "
+                  f"stage's earlier checkpoints are kept in {shown(moved)} (delete them to free space); training "
+                  "starts from step 0.")
+            path = None
         path = broadcast_object(path)  # under torchrun: rank 0 copies the checkpoint, every rank resumes from it
         trainer.train(resume_from_checkpoint=path)
         self.log_history = trainer.state.log_history

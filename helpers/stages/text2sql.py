@@ -18,7 +18,7 @@ from .. import sql
 from ..models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
 from .base import Stage
 
-SCHEMA_FORMATS = ("sentences", "ddl")
+SCHEMA_FORMATS = ("sentences", "compact", "ddl")
 
 
 def fit_prompt(tok, question: str, schema_text: str, budget: int) -> tuple[str, int]:
@@ -76,6 +76,12 @@ def parse_rate(rows: list[dict]) -> float:
     return sum(r["kind"] != "does not parse" for r in rows) / len(rows)
 
 
+def executable_rate(rows: list[dict]) -> float:
+    """Share of predictions that run and return rows, right or wrong: the model names real tables and columns in valid
+    SQL (the step between format, parse_rate, and meaning, accuracy)."""
+    return sum(r["kind"] in ("match", "wrong result") for r in rows) / len(rows)
+
+
 def _flat_keys(entry: dict) -> dict:
     """A tables.json entry with composite primary keys ([[a, b], c] in some Spider releases) flattened."""
     keys = [k for key in entry["primary_keys"] for k in (key if isinstance(key, list) else [key])]
@@ -85,18 +91,25 @@ def _flat_keys(entry: dict) -> dict:
 class Text2SQLStage(Stage):
     name = "text2sql"
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
-    schema_format = "sentences"  # "sentences" (DB-GPT-Hub) or "ddl" (the CREATE TABLE statements)
+    schema_format: str | None = None  # SCHEMA_FORMATS; None: "compact" under tiny, else "sentences" (DB-GPT-Hub)
     eval_limit: int | None = None  # dev questions evaluated (None: all of them)
     spider_dir: Path | None = None  # set by use_spider(): the unpacked Spider release (tables.json, database/)
     spider_train_limit: int | None = None
-    sql_tokenizer_vocab = 1000  # tiny only: vocabulary of the stand-in SQL tokenizer (sql_tokenizer)
-    tiny_model_overrides: dict = {}  # tiny only: tiny_config overrides of the random-init SQL model
+    sql_tokenizer_vocab = 2000  # tiny only: vocabulary of the stand-in SQL tokenizer (sql_tokenizer)
+    tiny_model_overrides: dict = dict(hidden_size=128, intermediate_size=256)  # tiny only: the random-init SQL model
+    synthetic_per_db: int | None = None  # template pairs added per training database (None: the profile's setting)
 
     @property
     def max_new_tokens(self) -> int:
         """Generation cap: the profile's, else short for the tiny CPU model (it rarely stops by itself) and room for
         long queries on Colab."""
         return self.settings.max_new_tokens or (64 if self.profile.sql_model is None else 192)
+
+    @property
+    def format(self) -> str:
+        """The schema format in use: `schema_format` when set, else "compact" for the tiny CPU model (a third of the
+        sentences' tokens: shorter prompts, faster steps) and DB-GPT-Hub's "sentences" on Colab."""
+        return self.schema_format or ("compact" if self.profile.sql_model is None else "sentences")
 
     @property
     def prompt_budget(self) -> int:
@@ -122,6 +135,7 @@ class Text2SQLStage(Stage):
         else:
             self.load_spider()
         self.schemas: dict[str, str] = {}
+        self.synthetic = self.synthesize()
         self.tok = self.load_tokenizer()
         dev = self.examples["dev"]
         if self.eval_limit is None:
@@ -129,10 +143,11 @@ class Text2SQLStage(Stage):
         if self.spider_dir is not None:  # a few Spider gold queries do not run read-only: they cannot be scored
             dev = [ex for ex in dev[:2 * self.eval_limit if self.eval_limit else None] if self.gold_runs(ex)]
         self.dev = dev if self.eval_limit is None else dev[:self.eval_limit]
-        self.train_data = self.pairs(self.examples["train"])
+        self.train_data = self.pairs(self.training_examples)
         self.dev_prompts = [self.prompt(ex)[0] for ex in self.dev]
         self.metrics.update(train_questions=len(self.examples["train"]), train_pairs=len(self.train_data),
-                            dev_questions=len(self.dev), schema_format=self.schema_format)
+                            dev_questions=len(self.dev), schema_format=self.format,
+                            synthetic_pairs=len(self.synthetic))
 
     def build_model(self) -> None:
         """The profile's SQL model with LoRA on every linear layer. Under tiny the base is a random-init model on the
@@ -155,8 +170,7 @@ class Text2SQLStage(Stage):
 
     def evaluate_before(self) -> None:
         self.rows_before = self.evaluate()
-        self.save_metrics(execution_accuracy_before=accuracy(self.rows_before),
-                          parse_rate_before=parse_rate(self.rows_before))
+        self.save_metrics(**self.measure(self.rows_before, "before"))
 
     def sft_config(self):
         from trl import SFTConfig
@@ -179,7 +193,13 @@ class Text2SQLStage(Stage):
 
     def evaluate_after(self) -> None:
         self.rows_after = self.evaluate()
-        self.save_metrics(execution_accuracy_after=accuracy(self.rows_after), parse_rate_after=parse_rate(self.rows_after))
+        self.save_metrics(**self.measure(self.rows_after, "after"))
+
+    @staticmethod
+    def measure(rows: list[dict], when: str) -> dict:
+        """The held-out metrics of scored dev rows: execution accuracy, the share that runs, the share that parses."""
+        return {f"execution_accuracy_{when}": accuracy(rows), f"executable_rate_{when}": executable_rate(rows),
+                f"parse_rate_{when}": parse_rate(rows)}
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
@@ -205,13 +225,13 @@ class Text2SQLStage(Stage):
         chat template) trained on the *training* split only — its prompts (instruction, schema, question) and gold
         queries; dev questions and queries never. A code model's tokenizer has learned on a large code corpus to
         spend few tokens on SQL keywords and snake_case identifiers; 01's tokenizer, trained on medical text, splits
-        them into many pieces (about 1.9x the tokens of this one on these prompts), which costs a tiny CPU run its
+        them into many more pieces than this one does, which costs a tiny CPU run its
         steps and drops long pairs. The price of the stand-in: it knows these four schemas' names as whole tokens,
         which makes copying a column name easier than with a general code tokenizer."""
         from ..tokenizer import byte_level_bpe, to_transformers
 
         texts = [sql.build_prompt(ex["question"], self.schema_text(ex["db_id"])) + " " + ex["query"]
-                 for ex in self.examples["train"]]
+                 for ex in self.training_examples]
         return to_transformers(byte_level_bpe(texts, self.sql_tokenizer_vocab))
 
     def schema_text(self, db_id: str) -> str:
@@ -222,9 +242,11 @@ class Text2SQLStage(Stage):
 
     def schema(self, db_id: str, schema_format: str | None = None) -> str:
         """The schema text of one database in `schema_format` (default: the stage's)."""
-        schema_format = schema_format or self.schema_format
+        schema_format = schema_format or self.format
         if schema_format == "sentences":
             return sql.schema_sentences(_flat_keys(self.tables[db_id]))
+        if schema_format == "compact":
+            return sql.schema_compact(_flat_keys(self.tables[db_id]))
         if schema_format == "ddl":
             return sql.schema_ddl(self.db_paths[db_id])
         raise ValueError(f"unknown schema format {schema_format!r}; expected one of {SCHEMA_FORMATS}")
@@ -257,6 +279,22 @@ class Text2SQLStage(Stage):
         if predictions is None:
             predictions = generate_sql(self.model, self.tok, self.dev_prompts, self.max_new_tokens)
         return score(self.dev, predictions, self.db_paths)
+
+    @property
+    def training_examples(self) -> list[dict]:
+        """What the model trains on: the labelled training questions, then the template pairs."""
+        return self.examples["train"] + self.synthetic
+
+    def synthesize(self) -> list[dict]:
+        """Template pairs (helpers.sql_synth) over the databases of the training questions, none repeating a dev gold
+        query: `synthetic_per_db` per database, else the profile's `synthetic_per_db` setting."""
+        from ..sql_synth import query_key, synthesize
+
+        n = self.synthetic_per_db if self.synthetic_per_db is not None else self.settings.synthetic_per_db
+        held_out = {query_key(ex["query"]) for ex in self.examples["dev"]}
+        dbs = sorted({ex["db_id"] for ex in self.examples["train"]})
+        return [pair for i, db in enumerate(dbs) if n
+                for pair in synthesize(self.tables[db], self.db_paths[db], n, seed=self.seed + i, exclude=held_out)]
 
     def gold_runs(self, ex: dict) -> bool:
         try:
