@@ -105,3 +105,12 @@ def test_merged_model_equals_the_trained_policy(stage):
     with torch.no_grad():
         after = saved(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     assert torch.allclose(before, after, atol=1e-4)
+
+
+def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
+    """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
+    stage's own published checkpoint resume."""
+    from helpers.checkpoints import checkpoint_mismatch, latest_complete
+
+    checkpoint = latest_complete(stage.publish_dir)
+    assert checkpoint is not None and checkpoint_mismatch(checkpoint, stage.trainer.model) is None

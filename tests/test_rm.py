@@ -98,3 +98,12 @@ def test_stage_runner(stage, tmp_path):
     shutil.copytree(stage.root / "tokenizer", tmp_path / "tokenizer")
     assert main(["rm", "--run-dir", str(tmp_path), "--max-steps", "2", "--profile", "tiny"]) == 0
     assert find_output("rm", tmp_path) is not None
+
+
+def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
+    """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
+    stage's own published checkpoint resume."""
+    from helpers.checkpoints import checkpoint_mismatch, latest_complete
+
+    checkpoint = latest_complete(stage.publish_dir)
+    assert checkpoint is not None and checkpoint_mismatch(checkpoint, stage.trainer.model) is None

@@ -77,6 +77,7 @@ def test_only_new_rows_train_and_the_merge_keeps_the_tie(tiny_profile, tiny_toke
 
 def test_pt_stage_on_a_pretrained_base_saves_small_checkpoints(tmp_path, tiny_profile, tiny_tokenizer, monkeypatch):
     """After a vocabulary extension, a PT checkpoint holds LoRA + the new rows, not two full embedding matrices."""
+    from helpers.checkpoints import checkpoint_mismatch
     from helpers.runs import stage_output
     from helpers.stages.pt import PTStage
 
@@ -88,10 +89,12 @@ def test_pt_stage_on_a_pretrained_base_saves_small_checkpoints(tmp_path, tiny_pr
     ext.save_pretrained(stage_output("tokenizer", tmp_path / "run"))
     profile = replace(tiny_profile, base_model=str(base_dir))
     stage = PTStage(root=tmp_path / "run", profile=profile, max_steps=2, max_length=32)
-    for step in ("load", "build_model", "build_trainer", "train", "save"):
+    for step in ("load", "build_model", "build_trainer", "train"):
         getattr(stage, step)()
-    assert stage.new_token_ids == list(range(len(tiny_tokenizer), len(ext)))
     checkpoint = latest_complete(stage.publish_dir)
+    assert checkpoint_mismatch(checkpoint, stage.trainer.model) is None, "its own checkpoint must stay resumable"
+    stage.save()
+    assert stage.new_token_ids == list(range(len(tiny_tokenizer), len(ext)))
     rows = len(tiny_tokenizer)  # a tensor with this many rows or more is a (resized) vocabulary matrix
     saved = load_file(checkpoint / "adapter_model.safetensors")
     optimizer = torch.load(checkpoint / "optimizer.pt", weights_only=False)["state"]
