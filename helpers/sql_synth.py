@@ -158,9 +158,9 @@ TEMPLATES: tuple[Callable, ...] = (_count_all, _list_column, _filter_text, _coun
 
 
 def synthesize(entry: dict[str, Any], db_path: Path | str, n: int, seed: int = 0,
-               exclude: set[str] = frozenset()) -> list[Pair]:
+               exclude: set[str] | frozenset[str] = frozenset()) -> list[Pair]:
     """Up to `n` distinct {"db_id", "question", "query"} pairs over one database, each query checked to run read-only
-    and return at least one row; none whose query is in `exclude` (held-out gold queries, compared by `same_query`
+    and return at least one row; none whose query is in `exclude` (held-out gold queries, compared by `query_key`
     keys). Seeded: the same call gives the same pairs."""
     rng, schema = random.Random(seed), _Schema(entry, db_path)
     out: dict[str, Pair] = {}
