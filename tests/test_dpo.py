@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 
+from helpers.checkpoints import checkpoint_mismatch, latest_complete
 from helpers.evaluation import early_late
 from helpers.profiles import get_profile
 from helpers.runs import find_output, stage_output
@@ -26,6 +27,7 @@ def stage(tmp_path_factory):
     with torch.no_grad():
         stage.start_loss = stage.trainer.compute_loss(stage.model, dict(stage.batch(8))).item()
     stage.train()
+    stage.resume_problem = checkpoint_mismatch(latest_complete(stage.publish_dir), stage.trainer.model)  # before a merge
     stage.evaluate_after()
     return stage
 
@@ -109,8 +111,5 @@ def test_merged_model_equals_the_trained_policy(stage):
 
 def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
     """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
-    stage's own published checkpoint resume."""
-    from helpers.checkpoints import checkpoint_mismatch, latest_complete
-
-    checkpoint = latest_complete(stage.publish_dir)
-    assert checkpoint is not None and checkpoint_mismatch(checkpoint, stage.trainer.model) is None
+    stage's own published checkpoint resume (checked in the fixture, before a test merges the adapter)."""
+    assert latest_complete(stage.publish_dir) is not None and stage.resume_problem is None

@@ -10,6 +10,7 @@ import shutil
 import pytest
 import torch
 
+from helpers.checkpoints import checkpoint_mismatch, latest_complete
 from helpers.profiles import get_profile
 from helpers.runs import find_output
 
@@ -28,6 +29,7 @@ def stage(tmp_path_factory):
     stage = RMStage(root=tmp_path_factory.mktemp("run"), profile=get_profile("tiny"), seed=42)
     for step in ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after"):
         getattr(stage, step)()
+    stage.resume_problem = checkpoint_mismatch(latest_complete(stage.publish_dir), stage.trainer.model)  # before a merge
     return stage
 
 
@@ -102,8 +104,5 @@ def test_stage_runner(stage, tmp_path):
 
 def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
     """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
-    stage's own published checkpoint resume."""
-    from helpers.checkpoints import checkpoint_mismatch, latest_complete
-
-    checkpoint = latest_complete(stage.publish_dir)
-    assert checkpoint is not None and checkpoint_mismatch(checkpoint, stage.trainer.model) is None
+    stage's own published checkpoint resume (checked in the fixture, before a test merges the adapter)."""
+    assert latest_complete(stage.publish_dir) is not None and stage.resume_problem is None
