@@ -66,6 +66,15 @@ def _literal(value: Any) -> str:
     return str(value) if isinstance(value, (int, float)) else "'" + str(value).replace("'", "''") + "'"
 
 
+def _column_and_another(s: _Schema, t: int, kind: str, rng: random.Random) -> tuple[dict, dict] | None:
+    """A column of `kind` in table `t` and another (non-key) column to show, or None when the table lacks them."""
+    candidates, shown = s.cols(t, kind), s.cols(t)
+    if not candidates or len(shown) < 2:
+        return None
+    c = rng.choice(candidates)
+    return c, rng.choice([x for x in shown if x is not c])
+
+
 # Each template: (schema, table, rng) -> (question, query) or None when the table lacks what it needs.
 def _count_all(s: _Schema, t: int, rng: random.Random):
     return f"How many {s.table_words[t]} are there?", f"SELECT count(*) FROM {s.tables[t]}"
@@ -77,11 +86,9 @@ def _list_column(s: _Schema, t: int, rng: random.Random):
 
 
 def _filter_text(s: _Schema, t: int, rng: random.Random):
-    texts, shown = s.cols(t, "text"), s.cols(t)
-    if not texts or len(shown) < 2:
+    if not (picked := _column_and_another(s, t, "text", rng)):
         return None
-    c = rng.choice(texts)
-    show = rng.choice([x for x in shown if x is not c])
+    c, show = picked
     v = rng.choice(s.values(t, c["name"]) or [None])
     return v is not None and (f"What is the {show['words']} of the {s.table_words[t]} whose {c['words']} is {v}?",
                               f"SELECT {show['name']} FROM {s.tables[t]} WHERE {c['name']} = {_literal(v)}")
@@ -102,11 +109,9 @@ def _aggregate(s: _Schema, t: int, rng: random.Random):
 
 
 def _compare(s: _Schema, t: int, rng: random.Random):
-    numbers, shown = s.cols(t, "number"), s.cols(t)
-    if not numbers or len(shown) < 2:
+    if not (picked := _column_and_another(s, t, "number", rng)):
         return None
-    c = rng.choice(numbers)
-    show = rng.choice([x for x in shown if x is not c])
+    c, show = picked
     v = rng.choice(s.values(t, c["name"]) or [None])
     word, op = rng.choice((("greater than", ">"), ("less than", "<"), ("at least", ">=")))
     return v is not None and (f"Show the {show['words']} of {s.table_words[t]} whose {c['words']} is {word} {v}.",
@@ -127,11 +132,9 @@ def _group_having(s: _Schema, t: int, rng: random.Random):
 
 
 def _top(s: _Schema, t: int, rng: random.Random):
-    numbers, shown = s.cols(t, "number"), s.cols(t)
-    if not numbers or len(shown) < 2:
+    if not (picked := _column_and_another(s, t, "number", rng)):
         return None
-    c = rng.choice(numbers)
-    show = rng.choice([x for x in shown if x is not c])
+    c, show = picked
     word, order = rng.choice((("highest", "DESC"), ("lowest", "ASC")))
     return (f"Among the {s.table_words[t]}, which one has the {word} {c['words']}? Give its {show['words']}.",
             f"SELECT {show['name']} FROM {s.tables[t]} ORDER BY {c['name']} {order} LIMIT 1")
