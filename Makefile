@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 HEADLESS := MPLBACKEND=Agg
 
-.PHONY: setup course test rehearsal lab clean
+.PHONY: setup course test rehearsal smoke lab clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==$(TORCH_PIN)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m helpers.export fetch-converter
+	$(BIN)/python -m helpers.cpu_model
 	touch $@
 
 # Every notebook, in order, headless, profile detected from the hardware, one shared run directory.
@@ -34,12 +35,20 @@ test: $(STAMP)
 	  $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg -q -rfE --durations=15
 	$(MAKE) rehearsal
+	$(MAKE) smoke
 
 # The learner's GPU path rehearsed on a CPU: bf16, a Qwen2.5-shaped stand-in (real tokenizer, tied 151,936-row
 # embedding), hub data through the hub code path from a local mirror (helpers.rehearsal builds both on first use).
 rehearsal: $(STAMP)
 	rm -rf runs/rehearsal
 	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
+	  $(BIN)/python -m helpers.course $(NOTEBOOKS) --timeout 900
+
+# Every notebook on the cpu profile's real pretrained model (SmolLM2-135M-Instruct, a second architecture with real
+# weights), each stage cut to a few steps (WORKBOOK_SMOKE=1: the code path runs; its numbers mean nothing).
+smoke: $(STAMP)
+	rm -rf runs/smoke
+	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=cpu WORKBOOK_SMOKE=1 WORKBOOK_RUN_DIR=$(CURDIR)/runs/smoke \
 	  $(BIN)/python -m helpers.course $(NOTEBOOKS) --timeout 900
 
 # JupyterLab on the notebooks with this environment's kernel (ipywidgets, TensorBoard magics).

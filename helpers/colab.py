@@ -109,12 +109,11 @@ def pin_warnings(extras: tuple[str, ...] = COLAB_EXTRAS) -> list[str]:
 
 def quiet_library_deprecations() -> None:
     """Silence FutureWarnings raised *inside* transformers, trl, peft and accelerate (e.g. one library calling another's
-    deprecated attribute): they are about the libraries' internals, not the learner's code, and they would bury the
-    outputs a chapter is about. Warnings raised by our own calls still show."""
-    import warnings
+    deprecated attribute) and library log lines about their own internals: they are not about the learner's code, and
+    they would bury the outputs a chapter is about. Warnings raised by our own calls still show (helpers.quiet)."""
+    from .quiet import quiet_libraries
 
-    for module in ("transformers", "trl", "peft", "accelerate"):
-        warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{module}(\.|$)")
+    quiet_libraries()
 
 
 def report_environment() -> None:

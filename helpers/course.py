@@ -20,15 +20,26 @@ def stage_of(notebook: Path) -> str:
 
 # What each stage measured on held-out data, the same way before and after: (label, before key, after key, better,
 # baseline key). better: "up" or "down". A baseline is the trivial judge the metric must beat.
-HEADLINES: dict[str, list[tuple[str, str | None, str, str, str | None]]] = {
+HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] = {
     "tokenizer": [("held-out domain text, % fewer tokens", None, "domain_length_reduction_pct", "up", None)],
-    "pt": [("held-out perplexity", "ppl_before", "ppl_after", "down", None)],
-    "sft": [("held-out assistant-token perplexity", "heldout_ppl_before", "heldout_ppl_after", "down", None)],
+    "pt": [("held-out perplexity", "ppl_before", "ppl_after", "down", None),
+           ("  Chinese text only", "ppl_zh_before", "ppl_zh_after", "down", None),
+           ("  English text only", "ppl_en_before", "ppl_en_after", "down", None),
+           ("general (non-medical) text: forgetting if it rises", "ppl_general_before", "ppl_general_after", None,
+            None)],
+    "sft": [("held-out assistant-token perplexity", "heldout_ppl_before", "heldout_ppl_after", "down", None),
+            ("held-out answers that end (EOS)", "eos_rate_before", "eos_rate_after", "up", None),
+            ("4-gram repetition in held-out answers", "repetition_rate_before", "repetition_rate_after", "down",
+             None)],
     "rm": [("held-out pairwise accuracy", "accuracy_before", "accuracy", "up", "length_baseline")],
     "ppo": [("held-out reward (scored as in training)", "reward_before", "reward_after", "up", None),
-            ("held-out answers that end (EOS)", "eos_fraction_before", "eos_fraction_after", "up", None)],
+            ("  reward model's score alone", "rm_score_before", "rm_score_after", "up", None),
+            ("  answers that end (EOS)", "eos_fraction_before", "eos_fraction_after", "up", None),
+            ("KL to the SFT model, nats per answer", None, "kl_after", None, None)],
     "dpo": [("held-out preference accuracy", "heldout_accuracy_before", "heldout_accuracy_after", "up", None),
-            ("RM win rate against SFT", None, "win_rate_vs_sft", "up", None)],
+            ("win rate against SFT (training reward: RM − cut-off penalty)", None, "win_rate_vs_sft", "up", None),
+            ("win rate against SFT (reward model's score alone)", None, "rm_win_rate_vs_sft", "up", None),
+            ("reward model's score alone, SFT → DPO", "raw_score_sft", "raw_score_dpo", "up", None)],
     "text2sql": [("execution accuracy (Spider mode)", "execution_accuracy_before", "execution_accuracy_after", "up",
                   None),
                  ("predictions that run (right or wrong rows)", "executable_rate_before", "executable_rate_after",
@@ -36,26 +47,46 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str, str | None]]] = {
                  ("predictions that parse", "parse_rate_before", "parse_rate_after", "up", None)],
 }
 BASELINE_NAMES = {"length_baseline": "length-only judge"}
-EFFECTS = Path(__file__).resolve().parent.parent / "benchmarks" / "tiny_effects.json"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def quoted_effect(stage: str, key: str) -> str:
-    """The measured spread of one held-out metric over seeds under tiny (benchmarks/tiny_effects.json), as a sentence a
-    notebook prints next to its own run's number — so a claimed effect is a measured one, with its noise."""
-    effects = json.loads(EFFECTS.read_text()) if EFFECTS.is_file() else {}
+def effects_file(profile: str) -> Path:
+    """benchmarks/<profile>_effects.json: the 3-seed spread of every headline metric on that profile
+    (tools/tiny_effects.py --profile NAME)."""
+    return BENCHMARKS / f"{profile}_effects.json"
+
+
+def quoted_effect(stage: str, key: str, profile: str | None = None) -> str:
+    """The measured spread of one held-out metric over seeds on the running profile (benchmarks/<profile>_effects.json),
+    as a sentence a notebook prints next to its own run's number — so a claimed effect is a measured one, with its
+    noise, on the profile that ran."""
+    profile = profile or get_profile_name()
+    path = effects_file(profile)
+    effects = json.loads(path.read_text()) if path.is_file() else {}
     e = effects.get(stage, {}).get(key)
     if not e:
-        return f"(no seed-spread measurement of {stage}/{key}: run tools/tiny_effects.py)"
+        return (f"(no seed-spread measurement of {stage}/{key} on the {profile} profile: run "
+                f"tools/tiny_effects.py --profile {profile})")
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    verdict = "beyond seed noise" if e["moves_right_way"] else "NOT beyond seed noise"
-    return (f"tiny profile, seeds {', '.join(map(str, effects['seeds']))} (benchmarks/tiny_effects.json): {e['label']} "
+    verdict = {True: "beyond seed noise", False: "NOT beyond seed noise",
+               None: "one seed only: no spread measured"}[e["moves_right_way"]]
+    return (f"{profile} profile, {e['seeds']} seed(s) (benchmarks/{path.name}): {e['label']} "
             f"{mean(e['before']):.4g} → {mean(e['after']):.4g} on average, change {e['mean_change']:+.3g} ± "
             f"{e['std_change']:.2g} ({verdict})")
 
 
+def get_profile_name() -> str:
+    """The running profile's name without building anything (WORKBOOK_PROFILE, else detected)."""
+    import os
+
+    from .profiles import detect
+
+    return (os.environ.get("WORKBOOK_PROFILE") or detect()).strip().lower()
+
+
 def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[str]:
     """One line per headline metric of `stage`: before → after, the baseline, and the 3-seed spread of the change
-    measured under tiny (benchmarks/tiny_effects.json) when there is one."""
+    measured on the running profile (benchmarks/<profile>_effects.json) when there is one."""
     m = load_metrics(stage, root)
     lines = []
     for label, before, after, better, baseline in HEADLINES.get(stage, []):
@@ -65,50 +96,111 @@ def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[s
         text = f"{label}: " + (f"{m[before]:.4g} → " if before and before in m else "") + f"{m[after]:.4g}"
         if before and before in m:
             moved = m[after] - m[before]
-            text += " ✓" if (moved > 0 if better == "up" else moved < 0) else " ✗ (wrong way)"
+            if better:
+                text += " ✓" if (moved > 0 if better == "up" else moved < 0) else " ✗ (wrong way)"
         if baseline and baseline in m:
             text += f" (vs {BASELINE_NAMES.get(baseline, baseline)} {m[baseline]:.3g})"
         spread = (effects or {}).get(stage, {}).get(after)
         if spread:
-            text += f" [tiny, {spread['seeds']} seeds: change {spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]"
+            text += f" [{spread.get('profile', 'tiny')}, {spread['seeds']} seeds: change {spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]"
         lines.append(text)
     return lines or ["(no metrics written)"]
 
 
+def kernel_config():
+    """Kernels that talk over encrypted ZeroMQ sockets (CurveZMQ, when the kernel spec declares it, as ipykernel's
+    does): a kernel on plain TCP prints "[IPKernelApp] WARNING | Kernel is running over TCP without encryption" to the
+    terminal, once per notebook. (Configured, not passed as `km`: the client then owns the kernel and shuts it down.)"""
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    if "transport_encryption" in KernelManager.class_trait_names():  # jupyter_client >= 8.7
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config()
+
+
 def execute(notebook: Path, out_dir: Path, timeout: int) -> float:
-    """Run `notebook` top to bottom with its folder as working directory; save the executed copy; return seconds."""
+    """Run `notebook` top to bottom with its folder as working directory; save the executed copy, its progress bars
+    as they ended (helpers.quiet.finish_progress_bars); return seconds."""
     import nbformat
     from nbclient import NotebookClient
+
+    from .quiet import finish_progress_bars
 
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, config=kernel_config(), timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(notebook.parent)}}).execute()
     finally:
+        finish_progress_bars(nb)
         nbformat.write(nb, out_dir / notebook.name)
     return time.perf_counter() - start
+
+
+def without_ansi(text: str) -> str:
+    """`text` without ANSI colour codes (a failed cell's traceback has them)."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def from_here(path: Path) -> str:
+    """`path` relative to the working directory when it lies inside it (runs/course/executed), else as it is."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def noise_of(executed: Path) -> list[str]:
+    """What an executed copy shows besides the lesson (helpers.quiet.scan_notebook), one line per cell and reason."""
+    import nbformat
+
+    from .quiet import scan_notebook
+
+    return [f"{executed.name} {n}" for n in scan_notebook(nbformat.read(executed, as_version=4))]
+
+
+def print_scoreboard(root: Path) -> None:
+    """Every model the run saved, scored on the same held-out measures (helpers.scoreboard; rows 06 measured are
+    reused, the rest measured now)."""
+    from contextlib import redirect_stderr
+    from io import StringIO
+
+    from .scoreboard import lines, scoreboard
+
+    with redirect_stderr(StringIO()):  # the scoring's progress bars
+        board = scoreboard(root, get_profile())
+    if board:
+        print("\nscoreboard: every saved model on the same held-out measures")
+        for line in lines(board):
+            print("  " + line)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--no-scoreboard", dest="scoreboard", action="store_false",
+                        help="skip scoring every saved model on the same held-out measures at the end")
     args = parser.parse_args(argv)
     os.environ.setdefault("WORKBOOK_RUN_DIR", str(run_dir("course")))
     root = Path(os.environ["WORKBOOK_RUN_DIR"])
     out_dir = root / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
-    effects = json.loads(EFFECTS.read_text()) if EFFECTS.is_file() and get_profile().name == "tiny" else None
-    rows, failed = [], None
+    path = effects_file(get_profile_name())
+    effects = json.loads(path.read_text()) if path.is_file() else None
+    rows, failed, noise = [], None, []
     for nb in args.notebooks:
         print(f"▶ {nb.name}", flush=True)
         try:
             seconds = execute(nb.resolve(), out_dir, args.timeout)
         except Exception as exc:  # report which notebook broke, keep the executed copy for reading
-            failed = f"{nb.name} failed: {type(exc).__name__}: {str(exc)[-2000:]}"
+            failed = f"{nb.name} failed: {type(exc).__name__}: {without_ansi(str(exc))[-2000:]}"
             rows.append((stage_of(nb), float("nan"), ["FAILED"]))
             break
+        noise += noise_of(out_dir / nb.name)
         rows.append((stage_of(nb), seconds, headline_rows(stage_of(nb), root, effects)))
     width = max(len(r[0]) for r in rows)
     print(f"\n{'stage':<{width}}  {'seconds':>8}  held-out metric, before → after")
@@ -116,11 +208,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stage:<{width}}  {seconds:>8.1f}  {lines[0]}")
         for line in lines[1:]:
             print(f"{'':<{width}}  {'':>8}  {line}")
-    print(f"total {sum(r[1] for r in rows if r[1] == r[1]):.1f} s; executed notebooks in {out_dir}")
+    print(f"total {sum(r[1] for r in rows if r[1] == r[1]):.1f} s; executed notebooks in {from_here(out_dir)}")
+    if not failed and args.scoreboard:
+        print_scoreboard(root)
+    if noise:  # a chapter prints nothing but its lesson (helpers.quiet)
+        print(f"\n{len(noise)} noisy outputs (stderr, warnings, ANSI codes, machine paths, log dicts, frozen bars):")
+        for line in noise:
+            print(f"  {line}"[:300])
     if failed:
         print(failed, file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or noise else 0
 
 
 if __name__ == "__main__":

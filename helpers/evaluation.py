@@ -7,10 +7,11 @@ import math
 import torch
 
 from .generation import generate_plain
+from .progress import progress
 
 
 @torch.no_grad()
-def perplexity(model, blocks: list[list[int]], batch_size: int = 8) -> float:
+def perplexity(model, blocks: list[list[int]], batch_size: int = 8, label: str = "perplexity") -> float:
     """exp(mean next-token loss) over fixed-length blocks of token ids (under autocast for a half-precision model with
     float32 trained parts, as in training)."""
     from .models import autocast_for
@@ -18,7 +19,7 @@ def perplexity(model, blocks: list[list[int]], batch_size: int = 8) -> float:
     model.eval()
     device = next(model.parameters()).device
     total, count = 0.0, 0
-    for i in range(0, len(blocks), batch_size):
+    for i in progress(range(0, len(blocks), batch_size), desc=label):
         ids = torch.tensor(blocks[i:i + batch_size], device=device)
         with autocast_for(model):
             logits = model(input_ids=ids).logits[:, :-1].float()
@@ -42,6 +43,37 @@ def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens
         out = generate_plain(model, tokenizer, ids, max_new_tokens=max_new_tokens)
         answers.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip())
     return answers
+
+
+def repetition_rate(ids: list[int], n: int = 4) -> float:
+    """Share of the answer's token n-grams that already occurred earlier in it (0: no loop; near 1: a loop)."""
+    grams = [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+    return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
+
+
+@torch.no_grad()
+def answer_stats(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 8) -> dict:
+    """Greedy answers to held-out prompts, batched: the share that end with EOS before `max_new_tokens`, their mean
+    4-gram repetition rate and length in tokens, and the texts."""
+    model.eval()
+    device = next(model.parameters()).device
+    ended, repeats, lengths, texts = [], [], [], []
+    for i in progress(range(0, len(prompts), batch_size), desc="answers"):
+        rows = [tokenizer.apply_chat_template(m, add_generation_prompt=True, return_dict=True)["input_ids"]
+                for m in prompts[i:i + batch_size]]
+        width = max(map(len, rows))  # left padding: every answer starts at the same column
+        ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rows], device=device)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
+        out = generate_plain(model, tokenizer, ids, mask, max_new_tokens=max_new_tokens)[:, width:].tolist()
+        for answer in out:
+            stop = answer.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in answer else None
+            kept = [t for t in answer[:stop] if t != tokenizer.pad_token_id]
+            ended.append(stop is not None)
+            repeats.append(repetition_rate(kept))
+            lengths.append(len(kept))
+            texts.append(tokenizer.decode(kept, skip_special_tokens=True).strip())
+    mean = lambda xs: sum(xs) / max(len(xs), 1)  # noqa: E731
+    return dict(eos_rate=mean(ended), repetition_rate=mean(repeats), answer_length=mean(lengths), answers=texts)
 
 
 def early_late(log_history: list[dict], key: str = "loss", n: int = 3) -> tuple[float, float]:

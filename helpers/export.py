@@ -34,6 +34,7 @@ from pathlib import Path
 from .templates import BOS, EOS, PAD, SYSTEM_PROMPT
 
 from .pins import pyproject
+from .runs import cache_root
 
 CONVERTER_PIN = pyproject()["tool"]["workbook"]["llama_cpp_converter"]  # pinned in pyproject, like every version
 CONVERTER_PACKAGE, CONVERTER_VERSION = CONVERTER_PIN.split("==")
@@ -52,14 +53,6 @@ class ExportError(RuntimeError):
 
 
 # ---- the converter
-def cache_root() -> Path:
-    """$WORKBOOK_CACHE, else $XDG_CACHE_HOME/llm-workbook, else ~/.cache/llm-workbook."""
-    env = os.environ.get("WORKBOOK_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "llm-workbook"
-
-
 def _is_converter(folder: Path) -> bool:
     return (folder / CONVERTER_SCRIPT).is_file() and (folder / "conversion" / "__init__.py").is_file()
 

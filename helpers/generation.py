@@ -61,3 +61,15 @@ def generate_plain(model, tokenizer, input_ids: torch.Tensor, attention_mask: to
         attention_mask = torch.ones_like(input_ids)
     with blank_generation_config(model):
         return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
+
+
+@torch.no_grad()
+def continue_text(model, tokenizer, text: str, prompt_tokens: int = 24, new_tokens: int = 32) -> tuple[str, str]:
+    """Greedy continuation of plain text (no chat template), as continued pre-training sees text: the first
+    `prompt_tokens` tokens of `text` as the tokenizer decodes them, and the (up to) `new_tokens` tokens the model
+    writes after them."""
+    model.eval()
+    device = next(model.parameters()).device
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][:, :prompt_tokens].to(device)
+    out = generate_plain(model, tokenizer, ids, max_new_tokens=new_tokens)
+    return tokenizer.decode(ids[0]), tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)

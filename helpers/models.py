@@ -11,7 +11,13 @@ from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassificati
 
 from .profiles import Profile
 
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# Every linear layer of the decoder blocks, by the names the common families give them (PEFT takes the ones a model
+# has): Llama / Qwen / Mistral / Gemma, GPT-NeoX / Pythia, GPT-2 / GPT-J / Falcon, Phi. Output and score heads are
+# never among them.
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",  # Llama, Qwen, Mistral
+                "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h",  # GPT-NeoX, Falcon
+                "c_attn", "c_proj", "c_fc",  # GPT-2
+                "fc_in", "fc_out", "fc1", "fc2"]  # GPT-J, Phi
 
 
 def tiny_config(profile: Profile, tokenizer: PreTrainedTokenizerBase, **overrides) -> Qwen2Config:
@@ -66,13 +72,19 @@ def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTraine
         kwargs["device_map"] = {"": _device_index()}
     import logging
 
-    report = logging.getLogger("transformers.utils.loading_report")  # its load report would list the two heads below
-    level = report.level
-    report.setLevel(logging.ERROR)
+    # transformers' load report (an ANSI table on stderr, logged by modeling_utils) would list the two heads below.
+    # A filter, not a level: a level of WARNING or above on modeling_utils' logger makes transformers check its
+    # tensor-parallel plan and warn "The following layers were not sharded".
+    no_report = logging.Filter()
+    no_report.filter = lambda record: "LOAD REPORT" not in record.getMessage()
+    reports = [logging.getLogger(name) for name in ("transformers.modeling_utils", "transformers.utils.loading_report")]
+    for report in reports:
+        report.addFilter(no_report)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
     finally:
-        report.setLevel(level)
+        for report in reports:
+            report.removeFilter(no_report)
     if not any(a.endswith("ForSequenceClassification") for a in (model.config.architectures or [])):
         print("Loaded a causal LM as a reward model: its language-model head is dropped and the one-output `score` "
               "head is new (random init) — both expected.")
@@ -145,7 +157,9 @@ def embedding_training(model, new_ids: list[int]) -> dict:
         return {}
     if ties_embeddings(model) or model.get_output_embeddings() is None:
         return {"trainable_token_indices": list(new_ids)}
-    return {"trainable_token_indices": {"embed_tokens": list(new_ids), "lm_head": list(new_ids)}}
+    names = {id(m): n.rsplit(".", 1)[-1] for n, m in model.named_modules()}  # embed_tokens / embed_in / wte ...
+    inp, out = names[id(model.get_input_embeddings())], names[id(model.get_output_embeddings())]
+    return {"trainable_token_indices": {inp: list(new_ids), out: list(new_ids)}}
 
 
 def fp32_trainable(model) -> None:
@@ -154,6 +168,20 @@ def fp32_trainable(model) -> None:
     for param in model.parameters():
         if param.requires_grad and param.dtype != torch.float32:
             param.data = param.data.float()
+
+
+def prepare_4bit_base(model: PreTrainedModel, checkpointing: bool = True) -> PreTrainedModel:
+    """Ready a 4-bit base for LoRA: frozen, activation checkpointing on (non-reentrant, inputs requiring grad).
+
+    What PEFT's prepare_model_for_kbit_training does, less its upcasts: it also turns every norm and the (tied,
+    151,936 × 896 on Qwen2.5) embedding to float32, which doubles their memory and, under fp16 autocast, adds a cast
+    at every use (22 % of a t4 SFT micro-batch's operators, benchmarks/t4_sft_step_analysis.md). The LoRA weights are
+    made float32 by with_lora (fp32_trainable), as fp16's gradient scaler needs."""
+    for param in model.parameters():
+        param.requires_grad_(False)
+    if checkpointing:
+        model.activation_checkpointing_enable()  # use_reentrant=False; enables input grads
+    return model
 
 
 def with_lora(base: PreTrainedModel, config) -> PreTrainedModel:

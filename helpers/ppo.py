@@ -482,21 +482,30 @@ class PPOTrainer:
         self.log_history.append(log)
         return log
 
-    def train(self, resume: bool = True, callback: Callable[[dict], None] | None = None) -> list[dict]:
+    def train(self, resume: bool = True, callback: Callable[[dict], None] | None = None,
+              progress: bool = True) -> list[dict]:
         """Steps up to config.steps; a checkpoint every save_steps and at the end; first, when `resume`, loads the
-        newest complete checkpoint published to publish_dir."""
+        newest complete checkpoint published to publish_dir. `progress`: a progress bar (ETA, newest reward, KL and
+        share of answers that end); every step's numbers are in log_history (plot them) and go to `callback`."""
+        from tqdm.auto import tqdm
+
         if resume:
             self.resume()
         c = self.config
-        while self.global_step < c.steps:
-            log = self.step()
-            if is_main():
-                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in log.items()
-                               if k != "step_seconds"), flush=True)
-            if callback:
-                callback(log)
-            if self.global_step == c.steps or (c.save_steps and self.global_step % c.save_steps == 0):
-                self.save_checkpoint()
+        bar = tqdm(total=c.steps, initial=self.global_step, desc="PPO steps", disable=not (progress and is_main()),
+                   dynamic_ncols=True)
+        try:
+            while self.global_step < c.steps:
+                log = self.step()
+                bar.set_postfix(reward=f"{log['reward']:.3g}", kl=f"{log['kl']:.3g}", eos=f"{log['eos_fraction']:.2f}",
+                                refresh=False)
+                bar.update(1)
+                if callback:
+                    callback(log)
+                if self.global_step == c.steps or (c.save_steps and self.global_step % c.save_steps == 0):
+                    self.save_checkpoint()
+        finally:
+            bar.close()
         return self.log_history
 
     # ---- checkpoints

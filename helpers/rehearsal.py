@@ -15,14 +15,10 @@ import sys
 from pathlib import Path
 
 from .runs import REPO_ROOT
-from .sources import MEDICAL, SHIPPED, shipped_path
+from .sources import MEDICAL, SHIPPED, has_cjk, shipped_path
 
 ASSETS = REPO_ROOT / "runs" / "rehearsal-assets"
 _MIRROR_FORMAT = 1
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -38,7 +34,7 @@ def medical_mirror_rows() -> dict[str, list[dict]]:
     half = len(pt["valid"]) // 2
     files: dict[str, list[dict]] = {
         "pretrain/train_encyclopedia.json": [{"text": t} for t in pt["train"]],
-        "pretrain/medical_book_zh.json": [{"text": t} for t in pt["train"] if _has_cjk(t)][::2],
+        "pretrain/medical_book_zh.json": [{"text": t} for t in pt["train"] if has_cjk(t)][::2],
         "pretrain/valid_encyclopedia.json": [{"text": t} for t in pt["valid"][:half]],
         "pretrain/test_encyclopedia.json": [{"text": t} for t in pt["valid"][half:]],
     }
@@ -48,8 +44,8 @@ def medical_mirror_rows() -> dict[str, list[dict]]:
             for user, answer in zip(messages, messages[1:]):
                 if user["role"] == "user" and answer["role"] == "assistant":
                     pairs.append({"instruction": user["content"], "input": "", "output": answer["content"]})
-        files[f"finetune/{hub_split}_zh_0.json"] = [p for p in pairs if _has_cjk(p["instruction"])]
-        files[f"finetune/{hub_split}_en_1.json"] = [p for p in pairs if not _has_cjk(p["instruction"])]
+        files[f"finetune/{hub_split}_zh_0.json"] = [p for p in pairs if has_cjk(p["instruction"])]
+        files[f"finetune/{hub_split}_en_1.json"] = [p for p in pairs if not has_cjk(p["instruction"])]
         prefs = load_records(shipped_path("preference", split), "preference")
         files[f"reward/{hub_split}.json"] = [
             {"question": r["prompt"][-1]["content"], "response_chosen": r["chosen"][0]["content"],

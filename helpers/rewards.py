@@ -49,3 +49,61 @@ def reward_scores(model, tokenizer: PreTrainedTokenizerBase, prompts: list[list[
             logits = model(input_ids=input_ids, attention_mask=mask).logits
         scores += logits[:, 0].float().tolist()
     return scores
+
+
+# ---- held-out measurements (helpers.stages.ppo.heldout_measure) side by side, and a reward gain taken apart
+
+MEASURES = {"reward": "held-out reward (RM score − cut-off penalty)", "raw_score": "reward model's score alone",
+            "eos_fraction": "answers that end (EOS)", "response_length": "mean length (tokens)",
+            "kl": "KL to 03's model (nats per answer)"}
+
+
+def measure_table(measured: dict[str, dict]):
+    """One row per model, one column per held-out measure (MEASURES) of heldout_measure's results."""
+    import pandas as pd
+
+    return pd.DataFrame({label: {MEASURES[k]: m.get(k, float("nan")) for k in MEASURES}
+                         for label, m in measured.items()}).T
+
+
+def reward_parts(before: dict, after: dict, penalty: float) -> dict[str, float]:
+    """A held-out reward change split exactly: Δreward = Δ(RM score alone) + penalty · Δ(share of answers that end)."""
+    d_eos = after["eos_fraction"] - before["eos_fraction"]
+    return dict(reward=after["reward"] - before["reward"], rm_score=after["raw_score"] - before["raw_score"],
+                cutoff=penalty * d_eos, eos_fraction=d_eos,
+                response_length=after["response_length"] - before["response_length"])
+
+
+def reward_gain_sentence(before: dict, after: dict, penalty: float, name: str, start: str = "03's model") -> str:
+    """What a held-out reward change is made of, in words: the reward model's score alone, or answers that end."""
+    d = reward_parts(before, after, penalty)
+    ended = f"answers that end {before['eos_fraction']:.0%} → {after['eos_fraction']:.0%}"
+    length = f"mean length {before['response_length']:.1f} → {after['response_length']:.1f} tokens"
+    rm = f"{before['raw_score']:+.3f} → {after['raw_score']:+.3f}"
+    unfinished = ("the direction of the hack shown in 05 (section 6): unfinished answers that the reward model scores "
+                  "well")
+    if d["reward"] <= 0:
+        head = (f"{name}'s held-out reward did not rise ({start} {before['reward']:+.3f}, {name} "
+                f"{after['reward']:+.3f})")
+        if d["rm_score"] > 0 and d["eos_fraction"] < 0:
+            return (f"{head}, although the reward model's score alone rose ({rm}): fewer answers end ({ended}; "
+                    f"{length}), and the cut-off part, {d['cutoff']:+.3f}, outweighed the score. That is {unfinished}"
+                    f" — held back, here, by the penalty.")
+        return f"{head}; the reward model's score alone {rm}, {ended}. Nothing was gained by this measure."
+    if d["rm_score"] <= 0:
+        moved = "fell" if d["rm_score"] < 0 else "did not move"
+        return (f"{name}'s held-out reward rose by {d['reward']:+.3f}, but the reward model's score alone {moved} "
+                f"({rm}): the gain comes entirely from the cut-off part, {d['cutoff']:+.3f} ({ended}; {length}). "
+                f"That is a reward hack via answers that end: the cheapest way to raise this reward was to stop "
+                f"early and escape the penalty of {penalty:g}, while by the reward model's own judgement the answers "
+                f"got {'worse' if d['rm_score'] < 0 else 'no better'}.")
+    if d["cutoff"] < 0:
+        return (f"{name}'s held-out reward rose by {d['reward']:+.3f}, all of it from the reward model's score alone "
+                f"({rm}, {d['rm_score']:+.3f}), while fewer answers end ({ended}, {d['cutoff']:+.3f}; {length}): "
+                f"{unfinished}. Read the answers before calling it better.")
+    share = d["rm_score"] / d["reward"]
+    how = ("By the reward model's own judgement the answers got better" if share >= 0.5 else
+           "Most of the gain is answers that end; the reward model's own judgement improved a little")
+    return (f"{name}'s held-out reward rose by {d['reward']:+.3f}: {d['rm_score']:+.3f} from the reward model's score "
+            f"alone ({rm}, {share:.0%} of the gain) and {d['cutoff']:+.3f} from the cut-off part ({ended}; "
+            f"{length}). {how} — the judgement of a learned model with blind spots (04), so read the answers too.")

@@ -120,3 +120,11 @@ def save_metrics(stage: str, metrics: dict, root: Path | None = None) -> Path:
 def load_metrics(stage: str, root: Path | None = None) -> dict:
     path = (root or run_dir()) / stage / "metrics.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def cache_root() -> Path:
+    """$WORKBOOK_CACHE, else $XDG_CACHE_HOME/llm-workbook, else ~/.cache/llm-workbook."""
+    env = os.environ.get("WORKBOOK_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "llm-workbook"

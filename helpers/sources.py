@@ -132,3 +132,8 @@ def course_records(profile: Profile, name: str, split: str, limit: int | None = 
 def course_texts(profile: Profile, name: str, split: str, limit: int | None = None) -> list[str]:
     """Plain documents of a text dataset ('pt' or 'general') as a list of strings."""
     return list(course_records(profile, name, split, limit)["text"])
+
+
+def has_cjk(text: str) -> bool:
+    """True when `text` holds a Chinese character (CJK Unified Ideographs)."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

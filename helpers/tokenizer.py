@@ -163,6 +163,18 @@ def length_reduction(base: PreTrainedTokenizerBase, ext: PreTrainedTokenizerBase
     return 100.0 * (before - after) / before
 
 
+def tokens_per_char(tok: PreTrainedTokenizerBase, texts: Sequence[str]) -> float:
+    """Tokens per character of `texts` under a transformers tokenizer (no special tokens): lower reads more text per
+    token. Above 1 for Chinese, the tokenizer spells characters in byte pieces."""
+    tokens = sum(len(tok.encode(t, add_special_tokens=False)) for t in texts)
+    return tokens / max(sum(map(len, texts)), 1)
+
+
+def exact_round_trip(tok: Tokenizer, texts: Sequence[str]) -> float:
+    """Share of `texts` that decode(encode(text)) gives back character for character (no normaliser excused)."""
+    return sum(tok.decode(tok.encode(t).ids) == t for t in texts) / max(len(texts), 1)
+
+
 def course_tokenizer(profile) -> PreTrainedTokenizerBase:
     """Headless version of notebook 01's result: the base tokenizer extended with domain tokens, with template."""
     from .sources import course_texts

@@ -17,11 +17,11 @@ def test_env_selects_profile(monkeypatch):
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("WORKBOOK_PROFILE", "a100x8")
-    with pytest.raises(ValueError, match="tiny, t4, ampere"):
+    with pytest.raises(ValueError, match="cpu, tiny, t4, ampere"):
         profiles.get_profile()
 
 
-@pytest.mark.parametrize("cuda, capability, expected", [(False, None, "tiny"), (True, (7, 5), "t4"), (True, (8, 0), "ampere"),
+@pytest.mark.parametrize("cuda, capability, expected", [(False, None, "cpu"), (True, (7, 5), "t4"), (True, (8, 0), "ampere"),
                                                           (True, (9, 0), "ampere")])
 def test_detect_from_hardware(monkeypatch, cuda, capability, expected):
     import torch
@@ -34,7 +34,7 @@ def test_detect_from_hardware(monkeypatch, cuda, capability, expected):
 
 
 def test_profiles_cover_every_training_stage():
-    for p in (profiles.TINY, profiles.T4, profiles.AMPERE):
+    for p in (profiles.CPU, profiles.TINY, profiles.T4, profiles.AMPERE):
         for stage in profiles.STAGES[1:]:
             assert p.stage(stage).max_steps > 0
     assert profiles.AMPERE.bf16 and not profiles.AMPERE.load_in_4bit

@@ -1,6 +1,6 @@
-"""Does the tiny profile show every stage's effect, beyond seed noise? Run the course headless for several seeds.
+"""Does a profile show every stage's effect, beyond seed noise? Run the course headless for several seeds.
 
-    python tools/tiny_effects.py [--seeds 42 1 2] [--out benchmarks/tiny_effects.json]
+    python tools/tiny_effects.py [--profile tiny|cpu] [--seeds 42 1 2] [--out benchmarks/<profile>_effects.json]
 
 For each seed, every stage runs in a fresh run directory (tokenizer → pt → sft → rm → ppo → dpo → text2sql, the same
 steps the notebooks call) and its held-out metrics (helpers.course.HEADLINES) are read from metrics.json. The JSON
@@ -25,14 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
 
 
-def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES) -> dict[str, dict]:
-    """The training stages under tiny with `seed`, in course order, in `root`; {stage: metrics}. (A stage whose
+# Metrics with no "before": the value they must beat (a win rate against SFT: a coin flip).
+REFERENCE = {"win_rate_vs_sft": 0.5, "rm_win_rate_vs_sft": 0.5}
+
+
+def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES, profile_name: str = "tiny") -> dict[str, dict]:
+    """The training stages of `profile_name` with `seed`, in course order, in `root`; {stage: metrics}. (A stage whose
     predecessors are not run falls back to the base model, as in the notebooks.)"""
     from helpers.profiles import get_profile
     from helpers.runs import load_metrics
     from helpers.stages import stage_class
 
-    profile = get_profile("tiny")
+    profile = get_profile(profile_name)
     for name in stages:
         started = time.perf_counter()
         stage_class(name)(root=root, profile=profile, seed=seed).run()
@@ -47,15 +51,18 @@ def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
     out: dict = {}
     for stage, rows in HEADLINES.items():
         for label, before, after, better, baseline in rows:
-            runs = [m.get(stage, {}) for m in per_seed.values()]
-            if not before or not all(after in r and before in r for r in runs):
+            runs = [m[stage] for m in per_seed.values() if after in m.get(stage, {})]  # seeds that finished it
+            if not runs or not better or not all(after in r and (before in r if before else after in REFERENCE)
+                                                 for r in runs):
                 continue
-            changes = [r[after] - r[before] for r in runs]
+            changes = [r[after] - (r[before] if before else REFERENCE[after]) for r in runs]
             sign = 1 if better == "up" else -1
             mean, std = statistics.mean(changes), statistics.pstdev(changes)
-            entry = dict(label=label, better=better, seeds=len(changes), before=[r[before] for r in runs],
+            entry = dict(label=label, better=better, seeds=len(changes),
+                         before=[r[before] if before else REFERENCE[after] for r in runs],
                          after=[r[after] for r in runs], mean_change=mean, std_change=std,
-                         moves_right_way=all(sign * c > 0 for c in changes) and sign * mean > std)
+                         moves_right_way=(all(sign * c > 0 for c in changes) and sign * mean > std)
+                         if len(changes) > 1 else None)  # one seed has no spread: no verdict
             if baseline:
                 entry["baseline"] = [r.get(baseline) for r in runs]
             out.setdefault(stage, {})[after] = entry
@@ -65,25 +72,37 @@ def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "tiny_effects.json")
+    parser.add_argument("--profile", default="tiny", help="tiny | cpu")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/<profile>_effects.json")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), help="a subset (its entries replace those in --out)")
+    parser.add_argument("--run-root", type=Path, help="keep each seed's run here (default: a temporary folder)")
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="run nothing: read <run-root>/seed-N of earlier (e.g. parallel) runs")
     args = parser.parse_args()
+    args.out = args.out or ROOT / "benchmarks" / f"{args.profile}_effects.json"
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                      WORKBOOK_PROFILE="tiny")
+                      WORKBOOK_PROFILE=args.profile)
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
     per_seed = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            per_seed[seed] = run_course(seed, Path(tmp) / f"seed-{seed}", tuple(args.stages))
+            root = (args.run_root or Path(tmp)) / f"seed-{seed}"
+            if args.summarise_only:
+                from helpers.runs import load_metrics
+
+                per_seed[seed] = {name: load_metrics(name, root) for name in args.stages
+                                  if (root / name / "metrics.json").is_file()}
+            else:
+                per_seed[seed] = run_course(seed, root, tuple(args.stages), args.profile)
     report = json.loads(args.out.read_text()) if args.out.is_file() and set(args.stages) != set(STAGES) else {}
-    report.update(profile="tiny", seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
+    report.update(profile=args.profile, seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
     report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
     report.update(summarise(per_seed))
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     for stage in STAGES:
         for key, e in report.get(stage, {}).items():
-            verdict = "ok" if e["moves_right_way"] else "NOT BEYOND NOISE"
+            verdict = {True: "ok", False: "NOT BEYOND NOISE", None: "one seed: no spread"}[e["moves_right_way"]]
             print(f"{stage:>9} {e['label']}: change {e['mean_change']:+.4g} ± {e['std_change']:.2g}  {verdict}")
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import REGISTRY, stage_class
@@ -21,14 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int,
                         help="override the profile's per-device batch size (PPO: prompts per step and process)")
     parser.add_argument("--max-length", type=int, help="override the profile's max_length (PPO: new tokens)")
+    parser.add_argument("--seed", type=int, default=42, help="training and sampling seed (default 42)")
     parser.add_argument("--profile", help="tiny | t4 | ampere | rehearsal (default: WORKBOOK_PROFILE or detected)")
     args = parser.parse_args(argv)
     from ..distributed import init_from_env, is_main, shutdown
     from ..profiles import get_profile
+    from ..quiet import quiet_libraries
+
+    quiet_libraries()  # as the notebooks' setup cell does: no library-internal FutureWarnings or log lines
 
     init_from_env()  # torchrun: one process group (the Trainer would make it too; our PPO needs it)
     stage = stage_class(args.stage)(root=args.run_dir, profile=get_profile(args.profile), max_steps=args.max_steps,
-                                    batch_size=args.batch_size, max_length=args.max_length)
+                                    batch_size=args.batch_size, max_length=args.max_length, seed=args.seed)
+    os.environ["WORKBOOK_RUN_DIR"] = str(stage.root)  # paths printed and saved as <run>/..., not as this machine's
     metrics = stage.run()
     if is_main():
         print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))

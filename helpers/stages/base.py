@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import torch
 
 from ..checkpoints import PublishCallback, checkpoint_mismatch, resume_from, set_aside
 from ..distributed import barrier, broadcast_object, is_main, main_first
-from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm
+from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm, prepare_4bit_base
 from ..profiles import Profile, get_profile
+from ..quiet import compact_progress
 from ..tensorboard import stage_log_dir, trainer_callback
 from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
 
@@ -43,12 +45,13 @@ class Stage:
         seeds, same numbers) except `main_only_steps`, which write the final model: rank 0 runs them, the others wait
         at a barrier. Metrics and checkpoints are written by rank 0 alone (helpers.runs, helpers.checkpoints)."""
         for step in self.steps:
-            if is_main():
-                print(f"── {self.name}: {step}", flush=True)
+            start = time.perf_counter()
             if is_main() or step not in self.main_only_steps:
                 getattr(self, step)()
             if step in self.main_only_steps:
                 barrier()
+            if is_main():
+                print(f"── {self.name}: {step} ({time.perf_counter() - start:.1f} s)", flush=True)
         return self.metrics
 
     # ---- shared pieces
@@ -94,8 +97,6 @@ class Stage:
     def causal_lm(self, prepare_kbit: bool = True):
         """The input model as a causal LM ready for LoRA: the previous stage's output or the base (a tiny random-init
         model under tiny), embeddings grown to the tokenizer after 01's extension, prepared for 4-bit training."""
-        from peft import prepare_model_for_kbit_training
-
         self.base_source = self.input_model()
         self.new_token_ids: list[int] = []
         if self.base_source is None:
@@ -103,24 +104,54 @@ class Stage:
         base = load_causal_lm(self.base_source, self.profile, quantize=True)
         self.prepare_vocabulary(base)
         if prepare_kbit and self.profile.load_in_4bit:
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+            base = prepare_4bit_base(base)
         return base
 
     def prepare_vocabulary(self, model) -> None:
         """Fit `model` to the tokenizer. Loaded from the profile's base model, 01's added tokens get rows initialised
         from their pieces (helpers.models.init_new_token_rows; their ids in self.new_token_ids); a previous stage's
         output has them trained already (only grown if a longer tokenizer came with it)."""
+        self.new_token_ids = self.fit_vocabulary(model, self.base_source)
+        if self.new_token_ids:
+            print(f"{len(self.new_token_ids)} tokens added in 01 (ids {self.new_token_ids[0]}–"
+                  f"{self.new_token_ids[-1]}): rows set to the mean of their pieces' rows in {shown(self.base_source)}.")
+
+    def fit_vocabulary(self, model, source) -> list[int]:
+        """Give `model` (loaded from `source`) a row for every token of self.tok; returns the ids initialised from
+        their pieces (only when `source` is the profile's base model, whose tokenizer 01 extended)."""
         from transformers import AutoTokenizer
 
-        self.new_token_ids = []
-        if self.base_source is not None and str(self.base_source) == str(self.profile.base_model):
-            base_tok = AutoTokenizer.from_pretrained(self.base_source, trust_remote_code=False)
-            self.new_token_ids = init_new_token_rows(model, self.tok, base_tok)
-            if self.new_token_ids:
-                print(f"{len(self.new_token_ids)} tokens added in 01 (ids {self.new_token_ids[0]}–"
-                      f"{self.new_token_ids[-1]}): rows set to the mean of their pieces' rows in {shown(self.base_source)}.")
-        elif model.get_input_embeddings().weight.shape[0] < len(self.tok):
+        if source is not None and str(source) == str(self.profile.base_model):
+            base_tok = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            return init_new_token_rows(model, self.tok, base_tok)
+        if model.get_input_embeddings().weight.shape[0] < len(self.tok):
             model.resize_token_embeddings(len(self.tok), mean_resizing=True)
+        return []
+
+    def reward_model_or_standin(self):
+        """04's reward model; without it (saying so) a stand-in whose score head is random — the input model as a
+        classifier, fitted to this run's vocabulary — so that a stage opened alone still runs (its rewards are noise)."""
+        from ..models import load_reward_model
+        from ..rewards import build_tiny_reward_model
+
+        found = find_output("rm", self.root)
+        torch.manual_seed(self.seed)  # a stand-in's random head is the same every time it is built
+        if found is not None:
+            model = load_reward_model(found, self.profile, self.tok)
+            self.reward_source = shown(found)
+        else:
+            source = getattr(self, "base_source", None) or self.input_model()
+            if source is None:
+                model = build_tiny_reward_model(self.profile, self.tok, seed=self.seed)
+                self.reward_source = "random tiny reward model (04 missing)"
+            else:
+                model = load_reward_model(source, self.profile, self.tok)
+                self.fit_vocabulary(model, source)
+                self.reward_source = f"{shown(source)} + random score head (04 missing)"
+            print(f"No output of 04_rm in this run: {self.reward_source} stands in — its rewards are noise. Run "
+                  "04_rm first for meaningful rewards.")
+        model.config.pad_token_id = self.tok.pad_token_id
+        return model.eval()
 
     def training_kwargs(self) -> dict:
         """TrainingArguments keywords common to every stage (local output_dir, steps, precision, saving)."""
@@ -149,6 +180,7 @@ class Stage:
                   "starts from step 0.")
             path = None
         path = broadcast_object(path)  # under torchrun: rank 0 copies the checkpoint, every rank resumes from it
+        compact_progress(trainer)  # a progress bar with the newest loss, no printed log dicts
         trainer.train(resume_from_checkpoint=path)
         self.log_history = trainer.state.log_history
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..evaluation import early_late
-from ..models import autocast_for, load_causal_lm, load_reward_model, lora_config, merge_and_save
+from ..models import autocast_for, load_causal_lm, lora_config, merge_and_save
 from ..ppo import encode_prompts
-from ..rewards import build_tiny_reward_model
 from ..runs import find_output
 from ..sources import course_records
 from .base import Stage
@@ -26,6 +25,11 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     """Mean of −log σ(β[(log πθ(yw|x) − log πref(yw|x)) − (log πθ(yl|x) − log πref(yl|x))])."""
     logits = beta * ((policy_chosen - ref_chosen) - (policy_rejected - ref_rejected))
     return -torch.nn.functional.logsigmoid(logits).mean()
+
+
+def win_rate(ours: list[float], theirs: list[float]) -> float:
+    """Share of prompts where our answer scores higher than theirs (a tie counts half)."""
+    return sum((a > b) + 0.5 * (a == b) for a, b in zip(ours, theirs)) / len(ours)
 
 
 class DPOStage(Stage):
@@ -116,6 +120,14 @@ class DPOStage(Stage):
         """Context in which the policy acts as the reference (03's model): the LoRA adapter disabled."""
         return self.model.disable_adapter()
 
+    @torch.no_grad()
+    def reference_logits(self, ids: torch.Tensor, attention: torch.Tensor, n: int) -> torch.Tensor:
+        """03's model's logits for the last `n` positions (the KL reference of a policy loaded without adapter)."""
+        from ..ppo import response_logits
+
+        with self.reference():
+            return response_logits(self.model, ids, attention, n)
+
     def compare(self) -> None:
         """03's model (adapter off), this DPO model and (if 05 ran) the PPO model answer the same held-out prompts, one
         sampled answer each, measured exactly as 05 measures PPO and GRPO (helpers.stages.ppo.heldout_measure: 04's
@@ -123,15 +135,7 @@ class DPOStage(Stage):
         05 and 06 compare. The win rate is the share of prompts where DPO's answer out-scores 03's."""
         from .ppo import PPOStage, heldout_measure
 
-        rm_path = find_output("rm", self.root)
-        if rm_path is None:
-            print("No reward model from 04_rm in this run: a reward model with a random score head stands in "
-                  "(its scores are noise).")
-            rm = (build_tiny_reward_model(self.profile, self.tok, seed=self.seed) if self.base_source is None
-                  else load_reward_model(self.base_source, self.profile, self.tok))
-        else:
-            rm = load_reward_model(rm_path, self.profile, self.tok)
-        rm.config.pad_token_id = self.tok.pad_token_id
+        rm = self.reward_model_or_standin()
         n_eval = self.profile.stage("ppo").eval_limit or PPOStage.n_eval  # the prompts 05 measures on
         prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:n_eval], PPOStage.max_prompt_length)
         self.prompts = list(self.data["valid"]["prompt"][:n_eval])
@@ -143,17 +147,19 @@ class DPOStage(Stage):
         found = find_output("ppo", self.root)
         if found is not None:
             policy = load_causal_lm(found, self.profile)
-            self.measured["ppo"] = heldout_measure(policy, rm, self.tok, prompts, kl=False, **measure)
+            self.measured["ppo"] = heldout_measure(policy, rm, self.tok, prompts, reference=self.reference_logits,
+                                                   **measure)
             del policy
         else:
             print("No output of 05_ppo in this run: comparing SFT and DPO only.")
         del rm
         self.answers = {label: m["responses"] for label, m in self.measured.items()}
         scores = {label: m["scores"] for label, m in self.measured.items()}
-        wins = [(d > s_) + 0.5 * (d == s_) for d, s_ in zip(scores["dpo"], scores["sft"])]
-        self.save_metrics(win_rate_vs_sft=sum(wins) / len(wins),
+        self.save_metrics(win_rate_vs_sft=win_rate(scores["dpo"], scores["sft"]),
+                          rm_win_rate_vs_sft=win_rate(self.measured["dpo"]["raw_scores"],
+                                                      self.measured["sft"]["raw_scores"]),
                           **{f"{k}_{label}": m[k] for label, m in self.measured.items()
-                             for k in ("reward", "eos_fraction", "response_length")})
+                             for k in ("reward", "raw_score", "eos_fraction", "response_length", "kl")})
 
     def comparison(self):
         """One row per model: mean reward from 04's reward model (if any) and mean answer length in tokens."""

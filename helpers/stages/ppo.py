@@ -7,13 +7,12 @@ import gc
 import torch
 
 from ..evaluation import generate_answers
-from ..models import (fp32_trainable, load_reward_model, lora_config,
-                      merge_and_save, with_lora)
-from ..ppo import (PPOConfig, PPOTrainer, encode_prompts, logprobs_of, make_value_model, response_logits, response_mask,
+from ..models import (fp32_trainable, lora_config,
+                      merge_and_save, prepare_4bit_base, with_lora)
+from ..ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
                    sample, sequence_scores, track_resources, turn_suffix)
-from ..rewards import build_tiny_reward_model
 from ..distributed import is_main
-from ..runs import find_output, shown
+from ..quiet import compact_progress
 from ..tensorboard import ScalarLogger, stage_log_dir, trainer_callback
 from ..sources import course_records
 from .base import Stage
@@ -33,12 +32,14 @@ def with_turn_suffix(ids: torch.Tensor, attn: torch.Tensor, query_length: int, m
 
 @torch.no_grad()
 def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new_tokens: int,
-                    missing_eos_penalty: float, seed: int, batch_size: int = 8, kl: bool = True) -> dict:
+                    missing_eos_penalty: float, seed: int, batch_size: int = 8, kl: bool = True,
+                    reference=None) -> dict:
     """One sampled answer per held-out prompt (seeded), scored exactly as PPO's training reward is: the reward model
     reads prompt + answer token ids (+ the turn suffix after an EOS) and a cut-off answer loses `missing_eos_penalty`.
     Returns the mean reward, the reward model's raw mean score, the share of answers that ended (EOS), their mean
-    length, the KL to the reference (the policy with its adapter disabled; only when `kl`) and the texts. PPO, GRPO
-    and DPO policies are all measured this way, so their numbers compare."""
+    length, the KL to the reference in nats per answer (the sum over its tokens of log π − log π_ref at the sampled
+    tokens: the policy with its adapter disabled, or `reference(ids, attention, n)` → its response logits; only when
+    `kl`) and the texts. PPO, GRPO and DPO policies are all measured this way, so their numbers compare."""
     suffix = turn_suffix(tok)
     rewards, raw, ended, lengths, kls, texts = [], [], [], [], [], []
     for i in range(0, len(prompts), batch_size):
@@ -54,12 +55,38 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
         texts += [tok.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
         if kl:
             logits = response_logits(policy, ids, attn, responses.shape[1])
-            with policy.disable_adapter():
-                ref = response_logits(policy, ids, attn, responses.shape[1])
+            if reference is None:  # the policy's own reference: its adapter switched off
+                with policy.disable_adapter():
+                    ref = response_logits(policy, ids, attn, responses.shape[1])
+            else:
+                ref = reference(ids, attn, responses.shape[1])
             kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     return dict(reward=mean(rewards), raw_score=mean(raw), eos_fraction=mean(ended), response_length=mean(lengths),
-                kl=mean(kls) if kls else float("nan"), scores=rewards, responses=texts)
+                kl=mean(kls) if kls else float("nan"), scores=rewards, raw_scores=raw, responses=texts)
+
+
+class PenalizedReward:
+    """GRPO's reward function, the very reward PPO trains on: 04's reward model reading prompt + answer token ids (+ the
+    turn suffix after an EOS), minus `penalty` for an answer cut off at the length cap."""
+
+    __name__ = "reward_model_minus_cutoff_penalty"  # TRL logs rewards under the function's name
+
+    def __init__(self, reward_model, tokenizer, penalty: float, max_prompt_length: int):
+        self.reward_model, self.tok, self.penalty = reward_model, tokenizer, penalty
+        self.max_prompt_length, self.suffix = max_prompt_length, turn_suffix(tokenizer)
+
+    @torch.no_grad()
+    def __call__(self, prompts, completions, completion_ids, **kwargs) -> list[float]:
+        eos, rows, ended = self.tok.eos_token_id, [], []
+        for conversation, ids in zip(prompts, completion_ids):
+            done = bool(ids) and ids[-1] == eos
+            prompt = encode_prompts(self.tok, [conversation], self.max_prompt_length)[0]
+            rows.append(prompt + list(ids) + (self.suffix if done else []))
+            ended.append(done)
+        ids, attn = left_pad(rows, self.tok.pad_token_id, next(self.reward_model.parameters()).device)
+        scores = sequence_scores(self.reward_model, ids, attn).tolist()
+        return [s - self.penalty * (not done) for s, done in zip(scores, ended)]
 
 
 class PPOStage(Stage):
@@ -99,23 +126,8 @@ class PPOStage(Stage):
         return self.causal_lm(prepare_kbit=False)
 
     def reward_model(self):
-        """04's reward model; without it (saying so) a stand-in whose score head is random, so rewards mean nothing."""
-        found = find_output("rm", self.root)
-        torch.manual_seed(self.seed)  # a stand-in's random head is the same every time it is built
-        if found is not None:
-            model = load_reward_model(found, self.profile, self.tok)
-            self.reward_source = shown(found)
-        elif self.base_source is None:
-            print("No output of 04_rm in this run: a random-init tiny reward model stands in (its rewards are noise).")
-            model = build_tiny_reward_model(self.profile, self.tok, seed=self.seed)
-            self.reward_source = "random tiny reward model (04 missing)"
-        else:
-            print(f"No output of 04_rm in this run: {shown(self.base_source)} with a random score head stands in "
-                  "(its rewards are noise). Run 04_rm first for a meaningful PPO run.")
-            model = load_reward_model(self.base_source, self.profile, self.tok)
-            self.reward_source = f"{shown(self.base_source)} + random head (04 missing)"
-        model.config.pad_token_id = self.tok.pad_token_id
-        return model.eval()
+        """04's reward model, else a stand-in with a random score head (Stage.reward_model_or_standin)."""
+        return self.reward_model_or_standin()
 
     def ppo_config(self) -> PPOConfig:
         s = self.settings
@@ -127,11 +139,9 @@ class PPOStage(Stage):
     def build_models(self) -> None:
         """Policy = 03's model + LoRA (reference = adapter disabled); value model = 04's reward model + LoRA and a
         trainable copy of its score head (reward = adapter disabled)."""
-        from peft import prepare_model_for_kbit_training
-
         base = self.policy_base()
         if self.profile.load_in_4bit:
-            base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=True)
+            base = prepare_4bit_base(base)
         self.policy = with_lora(base, lora_config(self.profile))
         self.value_model = make_value_model(self.reward_model(),
                                             lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
@@ -194,6 +204,9 @@ class PPOStage(Stage):
         with self.value_model.disable_adapter():
             self.eval_after = self.measure(self.policy, self.value_model)
         self.save_metrics(reward_before=self.eval_before["reward"], reward_after=self.eval_after["reward"],
+                          rm_score_before=self.eval_before["raw_score"], rm_score_after=self.eval_after["raw_score"],
+                          length_before=self.eval_before["response_length"],
+                          length_after=self.eval_after["response_length"],
                           eos_fraction_before=self.eval_before["eos_fraction"],
                           eos_fraction_after=self.eval_after["eos_fraction"], kl_after=self.eval_after["kl"],
                           ppo_wall_s=self.ppo_usage["wall_s"], ppo_peak_mb=self.ppo_usage["peak_mb"],
@@ -231,19 +244,24 @@ class PPOStage(Stage):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.grpo_reward_model = self.reward_model()
-        self.grpo_trainer = GRPOTrainer(model=self.policy_base(), reward_funcs=self.grpo_reward_model,
-                                        args=self.grpo_config(),
+        reward = PenalizedReward(self.grpo_reward_model, self.tok, self.missing_eos_penalty, self.max_prompt_length)
+        self.grpo_trainer = GRPOTrainer(model=self.policy_base(), reward_funcs=reward, args=self.grpo_config(),
                                         train_dataset=Dataset.from_dict({"prompt": self.train_conversations}),
-                                        processing_class=self.tok, reward_processing_classes=self.tok,
+                                        processing_class=self.tok,
                                         peft_config=lora_config(self.profile),
                                         callbacks=[trainer_callback(stage_log_dir(self.name, self.root) / "grpo")])
         fp32_trainable(self.grpo_trainer.model)
+        compact_progress(self.grpo_trainer, keys=("reward", "kl"), desc="GRPO steps")  # a bar, not a ~900-character log dict per step
         with track_resources() as usage:
             self.grpo_trainer.train()
         self.grpo_usage = usage
         self.grpo_log_history = self.grpo_trainer.state.log_history
         self.eval_grpo = self.measure(self.grpo_trainer.model, self.grpo_reward_model)
-        self.save_metrics(grpo_reward=self.eval_grpo["reward"], grpo_kl=self.eval_grpo["kl"],
+        if is_main():  # for the run's scoreboard (helpers.scoreboard): GRPO's model beside PPO's
+            merge_and_save(self.grpo_trainer.model, self.tok, self.dir / "grpo_model", profile=self.profile,
+                           base_source=self.base_source)
+        self.save_metrics(grpo_reward=self.eval_grpo["reward"], grpo_rm_score=self.eval_grpo["raw_score"],
+                          grpo_eos_fraction=self.eval_grpo["eos_fraction"], grpo_kl=self.eval_grpo["kl"],
                           grpo_wall_s=usage["wall_s"], grpo_peak_mb=usage["peak_mb"])
 
     def compare(self):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from itertools import chain
 
 from ..evaluation import perplexity
 from ..models import embedding_training, lora_config, merge_and_save, with_lora
-from ..sources import course_texts
+from ..sources import course_texts, has_cjk
 from .base import Stage
 
 
@@ -28,7 +29,11 @@ class PTStage(Stage):
         self.tok = self.tokenizer()
         limit = None if self.profile.data_source == "shipped" else self.hub_limit
         texts = {split: course_texts(self.profile, "pt", split, limit) for split in ("train", "valid")}
-        ids = {split: self.tok(t, add_special_tokens=False)["input_ids"] for split, t in texts.items()}
+        valid = texts["valid"]
+        texts["valid_zh"] = [t for t in valid if has_cjk(t)]  # the same held-out text, by language
+        texts["valid_en"] = [t for t in valid if not has_cjk(t)]
+        texts["general"] = course_texts(self.profile, "general", "valid")  # not medical: does PT make it forget?
+        ids = {split: self.tok(t, add_special_tokens=False)["input_ids"] for split, t in texts.items() if t}
         self.blocks = {split: group_texts(v, self.settings.max_length, self.tok.eos_token_id) for split, v in ids.items()}
         self.metrics.update(train_blocks=len(self.blocks["train"]), valid_blocks=len(self.blocks["valid"]))
 
@@ -48,8 +53,19 @@ class PTStage(Stage):
             # (prepare_vocabulary is deterministic), so checkpoints keep only LoRA and the new rows.
             self.model.save_pretrained = partial(self.model.save_pretrained, save_embedding_layers=False)
 
+    def held_out_perplexities(self) -> dict[str, float]:
+        """Perplexity on the held-out domain text by language (Chinese, English) and overall (their token-weighted
+        geometric mean: the same blocks, not measured twice), and on general, non-medical text."""
+        names = {"valid_zh": "ppl_zh", "valid_en": "ppl_en", "general": "ppl_general"}
+        limit = self.settings.eval_limit  # blocks per split (None: all)
+        out = {key: perplexity(self.model, self.blocks[split][:limit], label=key)
+               for split, key in names.items() if self.blocks.get(split)}
+        sizes = {k: len(self.blocks[s][:limit]) for s, k in names.items() if k != "ppl_general" and k in out}
+        out["ppl"] = math.exp(sum(n * math.log(out[k]) for k, n in sizes.items()) / sum(sizes.values()))
+        return out
+
     def evaluate_before(self) -> None:
-        self.save_metrics(ppl_before=perplexity(self.model, self.blocks["valid"]))
+        self.save_metrics(**{f"{k}_before": v for k, v in self.held_out_perplexities().items()})
 
     def build_trainer(self) -> None:
         from datasets import Dataset
@@ -63,7 +79,7 @@ class PTStage(Stage):
         self.train_resumable(self.trainer)
 
     def evaluate_after(self) -> None:
-        self.save_metrics(ppl_after=perplexity(self.model, self.blocks["valid"]))
+        self.save_metrics(**{f"{k}_after": v for k, v in self.held_out_perplexities().items()})
 
     def save(self) -> None:
         """Merge the adapter and save model + tokenizer where 03 looks for them."""

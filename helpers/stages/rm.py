@@ -45,9 +45,15 @@ class RMStage(Stage):
         base.config.pad_token_id = self.tok.pad_token_id
         self.model = with_lora(base, lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
 
+    def pairs(self, split: str = "valid"):
+        """The pairs of `split` that are measured: held-out ones up to the profile's eval_limit (None: all)."""
+        ds = self.data[split]
+        limit = self.settings.eval_limit if split == "valid" else None
+        return ds if limit is None or limit >= len(ds) else ds.select(range(limit))
+
     def scores(self, split: str = "valid") -> dict[str, list[float]]:
         """Rewards of the chosen and of the rejected answer of every pair of `split`."""
-        ds = self.data[split]
+        ds = self.pairs(split)
         answers = {k: [m[0]["content"] for m in ds[k]] for k in ("chosen", "rejected")}
         return {k: reward_scores(self.model, self.tok, ds["prompt"], v, max_length=self.settings.max_length)
                 for k, v in answers.items()}
@@ -60,7 +66,7 @@ class RMStage(Stage):
     def length_scores(self, split: str = "valid") -> dict[str, list[float]]:
         """The trivial judge: an answer's 'reward' is its length in characters. Its accuracy is the baseline a reward
         model must beat, or it may have learned length rather than content."""
-        ds = self.data[split]
+        ds = self.pairs(split)
         return {k: [float(len(m[0]["content"])) for m in ds[k]] for k in ("chosen", "rejected")}
 
     def evaluate_before(self) -> None:

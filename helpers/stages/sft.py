@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..evaluation import assistant_loss, generate_answers
+from ..evaluation import answer_stats, assistant_loss
+from ..lm_head import full_logits_head
 from ..packing import use_varlen_attention
 from ..models import lora_config, merge_and_save, with_lora
 from ..sources import course_records
@@ -48,11 +49,24 @@ class SFTStage(Stage):
         valid = self.data["valid"]["messages"][:self.settings.eval_limit]  # the profile's limit (None: all)
         return assistant_loss(self.model, self.tok, valid, self.settings.max_length)
 
+    def heldout_answers(self) -> dict:
+        """Greedy answers to the held-out prompts: share that end (EOS), repetition rate, length."""
+        n = max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
+        prompts = prompts_of(self.data["valid"], n)  # the shown prompts (self.prompts) come first
+        return answer_stats(self.model, self.tok, prompts, self.settings.max_new_tokens or 96)
+
+    def evaluate(self, when: str) -> None:
+        """Held-out assistant-token loss and greedy answers (`when`: "before" | "after" SFT)."""
+        loss = self.heldout_loss()
+        stats = self.heldout_answers()
+        self.save_metrics(**{f"heldout_loss_{when}": loss, f"heldout_ppl_{when}": math.exp(loss),
+                             f"eos_rate_{when}": stats["eos_rate"], f"repetition_rate_{when}": stats["repetition_rate"],
+                             f"answer_length_{when}": stats["answer_length"]})
+        setattr(self, when, stats["answers"][:self.n_prompts])  # the greedy answers to the first prompts, shown
+
     def evaluate_before(self) -> None:
         """Held-out assistant-token loss and greedy answers of the model before SFT."""
-        loss = self.heldout_loss()
-        self.save_metrics(heldout_loss_before=loss, heldout_ppl_before=math.exp(loss))
-        self.before = generate_answers(self.model, self.tok, self.prompts)
+        self.evaluate("before")
 
     def sft_config(self):
         from trl import SFTConfig
@@ -67,16 +81,15 @@ class SFTStage(Stage):
         self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=self.data["train"],
                                   processing_class=self.tok, callbacks=self.callbacks())
         if self.packing:
-            use_varlen_attention(self.model)  # no FlashAttention here: attention per packed example instead
+            use_varlen_attention(self.model)  # no FlashAttention here: packed SDPA, each example kept to itself
+        full_logits_head(self.trainer.model)  # on a CPU: full logits + fp32 log-softmax beat TRL's fused head
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
 
     def evaluate_after(self) -> None:
         """The same held-out loss and prompts after SFT."""
-        loss = self.heldout_loss()
-        self.save_metrics(heldout_loss_after=loss, heldout_ppl_after=math.exp(loss))
-        self.after = generate_answers(self.model, self.tok, self.prompts)
+        self.evaluate("after")
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)

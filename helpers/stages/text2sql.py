@@ -37,6 +37,7 @@ def generate_sql(model, tok, prompts: list[str], max_new_tokens: int, batch_size
     """Greedy completions of `prompts` (left-padded batches, stopping at EOS), cut to their first SQL statement. The
     model's generation_config (repetition penalty & co.) is ignored: argmax of the raw logits."""
     from ..generation import generate_plain
+    from ..progress import progress
 
     model.eval()
     device = next(model.parameters()).device
@@ -44,7 +45,7 @@ def generate_sql(model, tok, prompts: list[str], max_new_tokens: int, batch_size
     tok.padding_side = "left"  # generation continues every row from its last prompt token
     out = []
     try:
-        for i in range(0, len(prompts), batch_size):
+        for i in progress(range(0, len(prompts), batch_size), desc="SQL for dev questions"):
             batch = tok(prompts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
             batch = {k: v.to(device) for k, v in batch.items()}
             ids = generate_plain(model, tok, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens)
@@ -109,7 +110,8 @@ class Text2SQLStage(Stage):
     def format(self) -> str:
         """The schema format in use: `schema_format` when set, else "compact" for the tiny CPU model (a third of the
         sentences' tokens: shorter prompts, faster steps) and DB-GPT-Hub's "sentences" on Colab."""
-        return self.schema_format or ("compact" if self.profile.sql_model is None else "sentences")
+        return (self.schema_format or self.settings.schema_format
+                or ("compact" if self.profile.sql_model is None else "sentences"))
 
     @property
     def prompt_budget(self) -> int:

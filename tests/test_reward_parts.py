@@ -1,0 +1,38 @@
+"""A held-out reward change taken apart (helpers.rewards.reward_parts / reward_gain_sentence): the split is exact, and
+the sentence calls a gain made only of answers that end a hack."""
+
+import math
+
+from helpers.rewards import measure_table, reward_gain_sentence, reward_parts
+
+PENALTY = 3.0
+
+
+def measured(raw: float, eos: float, length: float = 20.0, kl: float = 0.0) -> dict:
+    """A heldout_measure-shaped result: reward = RM score − penalty × share cut off."""
+    return dict(reward=raw - PENALTY * (1 - eos), raw_score=raw, eos_fraction=eos, response_length=length, kl=kl)
+
+
+def test_split_is_exact():
+    before, after = measured(0.049, 0.188, 28), measured(-0.402, 0.562, 16, kl=6.4)
+    parts = reward_parts(before, after, PENALTY)
+    assert math.isclose(parts["reward"], parts["rm_score"] + parts["cutoff"], abs_tol=1e-12)
+    assert math.isclose(parts["cutoff"], PENALTY * (0.562 - 0.188))
+
+
+def test_sentence_names_a_hack_and_a_real_gain():
+    start = measured(0.05, 0.2)
+    assert "reward hack via answers that end" in reward_gain_sentence(start, measured(-0.4, 0.6), PENALTY, "PPO")
+    assert "fell" in reward_gain_sentence(start, measured(-0.4, 0.6), PENALTY, "PPO")
+    real = reward_gain_sentence(start, measured(1.0, 0.2), PENALTY, "PPO")
+    assert "hack" not in real and "100% of the gain" in real
+    assert "did not rise" in reward_gain_sentence(start, measured(0.0, 0.2), PENALTY, "DPO")
+    drift = reward_gain_sentence(start, measured(0.5, 0.0), PENALTY, "DPO")  # score up, fewer answers end
+    assert "did not rise" in drift and "unfinished answers" in drift
+
+
+def test_measure_table_has_units():
+    table = measure_table({"sft": measured(0.0, 0.5), "ppo": measured(0.1, 0.6, kl=2.0)})
+    assert list(table.index) == ["sft", "ppo"]
+    assert "KL to 03's model (nats per answer)" in table.columns
+    assert table.loc["ppo", "KL to 03's model (nats per answer)"] == 2.0
