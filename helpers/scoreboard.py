@@ -101,6 +101,9 @@ def scoreboard(root: Path, profile: Profile, seed: int = 42) -> dict[str, dict]:
         rm = load_reward_model(rm_dir, profile, tok).eval() if rm_dir else None
         for row, folder in todo.items():
             print(f"Scoring {row} ({shown(folder)}) on the held-out measures ...", flush=True)
+            if row != "base" and AutoTokenizer.from_pretrained(folder).get_vocab() != tok.get_vocab():
+                print(f"  {row}: skipped — it reads another tokenizer (e.g. the SQL model's own).", flush=True)
+                continue
             torch.manual_seed(seed)
             model = _model(folder, profile, tok)
             cache[row] = dict(measure(model, tok, profile, rm, seed), stamp=_stamp(folder))

@@ -86,7 +86,7 @@ def main() -> int:
     resumed = trainer.resume() if a.resume else None
     print(f"RESUME_FROM {resumed} AT_STEP {trainer.global_step}", flush=True)
     evaluate("before")
-    trainer.train(resume=False, callback=after_step)
+    trainer.train(resume=False, callback=after_step, progress=False)  # the log is parsed line by line
     evaluate("after")
     weights = {f"{name}.{k}": p.detach().contiguous().clone() for name, m in
                (("policy", trainer.policy), ("value", trainer.value_model))

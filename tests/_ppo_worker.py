@@ -38,7 +38,7 @@ def main() -> int:
 
     resumed = trainer.resume() if a.resume else None
     print(f"RESUME_FROM {resumed} AT_STEP {trainer.global_step}", flush=True)
-    trainer.train(resume=False, callback=slow)
+    trainer.train(resume=False, callback=slow, progress=False)
     weights = {f"{name}.{k}": p.detach().contiguous().clone() for name, m in
                (("policy", trainer.policy), ("value", trainer.value_model))
                for k, p in m.named_parameters() if p.requires_grad}

@@ -74,7 +74,7 @@ def test_bench_step_end_to_end_on_the_tiny_profile(tmp_path, monkeypatch):
     out = tmp_path / "step.json"
     code = bench_step.main(["--profile", "tiny", "--steps", "2", "--threads", "1", "--out", str(out)])
     report = json.loads(out.read_text())
-    for key in ("trainer", "floor", "unpacked"):
+    for key in ("trainer", "floor", "unpacked", "trainer_trl_head"):
         assert report[key]["tokens_per_second"] > 0 and report[key]["steps_timed"] == 1
     assert report["trainer"]["tokens_per_step"] > report["unpacked"]["tokens_per_step"]  # packed rows are fuller
     assert set(report["verdicts"]) == {"trainer_vs_floor", "packed_vs_unpacked"}

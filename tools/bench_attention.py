@@ -97,6 +97,68 @@ def measure(lengths: list[int], dtype: torch.dtype, reps: int) -> dict:
     return out
 
 
+def layer_and_head(pieces) -> dict:
+    """At tools/sft_pieces.py's shape: one layer's attention (padded, loop, dense mask) and the LM head (fused vs
+    full logits), forward + backward, fastest of --reps (wall seconds, the device synchronised)."""
+    from trl.kernels import ChunkedLogProbFunction
+    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
+
+    from helpers.lm_head import per_token
+
+    p, c = pieces, pieces.config
+    total, dev = sum(p.lengths), p.device
+    heads, kv, dim = c.num_attention_heads, c.num_key_value_heads, c.hidden_size // c.num_attention_heads
+    q, k, v = (torch.randn(1, n, total, dim, device=dev, dtype=p.dtype, requires_grad=True) for n in (heads, kv, kv))
+    module = type("Attention", (torch.nn.Module,), {"num_key_value_groups": heads // kv})().train()
+    cu = p.batch["cu_seq_lens_q"]
+    seq = torch.repeat_interleave(torch.arange(len(p.lengths), device=dev), torch.tensor(p.lengths, device=dev))
+    pos = p.batch["position_ids"][0]
+    dense = ((seq[:, None] == seq[None, :]) & (pos[:, None] >= pos[None, :]))
+
+    def packed(kernel):
+        packing.PACKED_KERNEL = kernel
+        out, _ = packing.sdpa_varlen_attention(module, q, k, v, None, scaling=dim**-0.5, cu_seq_lens_q=cu,
+                                               max_length_q=max(p.lengths))
+        out.float().sum().backward()
+
+    def with_mask():
+        kk, vv = k.repeat_interleave(heads // kv, 1), v.repeat_interleave(heads // kv, 1)
+        F.scaled_dot_product_attention(q, kk, vv, attn_mask=dense).float().sum().backward()
+
+    hidden = torch.randn(total - 1, c.hidden_size, device=dev, dtype=p.dtype, requires_grad=True)
+    targets = torch.randint(0, c.vocab_size, (total - 1,), device=dev)
+    weight = torch.randn(c.vocab_size, c.hidden_size, device=dev, dtype=p.dtype) * 0.02
+
+    def fused():
+        ChunkedLogProbFunction.apply(hidden, weight, None, targets, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
+                                     ("log_probs", "entropy", "is_top1"))[0].sum().backward()
+
+    def logits():
+        with torch.autocast(dev.type, dtype=p.dtype):
+            out = per_token(hidden @ weight.t(), targets)
+        out["log_probs"].sum().backward()
+
+    fns = {"attention, 1 layer: padded batch, one SDPA call (helpers.packing, GPU)": lambda: packed("padded"),
+           "attention, 1 layer: per-example SDPA loop (helpers.packing, CPU)": lambda: packed("loop"),
+           "attention, 1 layer: one SDPA call, dense block-diagonal mask": with_mask,
+           "head: TRL fused log_probs + entropy + is_top1": fused,
+           "head: full logits + fp32 log-softmax (helpers.lm_head)": logits}
+    out = {}
+    for name, fn in fns.items():
+        fn()
+        p.sync()
+        best = float("inf")
+        for _ in range(p.args.reps):
+            t0 = time.perf_counter()
+            fn()
+            p.sync()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = round(best, 4)
+        print(f"{name:>72}: {out[name]}", flush=True)
+    packing.PACKED_KERNEL = "auto"
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=4)

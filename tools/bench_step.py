@@ -2,7 +2,7 @@
 
     python tools/bench_step.py [--profile cpu] [--model PATH] [--steps 4] [--out benchmarks/step_cpu.json]
 
-Three measurements of the same profile's SFT stage (03), each over `--steps` optimizer steps (the first left out:
+Four measurements of the same profile's SFT stage (03), each over `--steps` optimizer steps (the first left out:
 warm-up), one process, interleaved with nothing else:
 
 1. **trainer**: the stage as it trains — `SFTStage.load/build_model/build_trainer` (TRL's SFTTrainer, packing "bfd",
@@ -11,6 +11,8 @@ warm-up), one process, interleaved with nothing else:
    full logits, float32 cross-entropy on the labelled tokens, backward, AdamW step — no Trainer, no TRL.
 3. **unpacked**: the stage with `packing = False` (padded batches of whole conversations), same steps; its real
    (attention-mask) tokens per second against the trainer's.
+4. **trainer_trl_head**: the trainer as before issue 21's head change (TRL's fused LM head, its torch fallback on a
+   CPU), for the before → after of the step.
 
 Goals (issue 21): trainer ≥ 0.8 × floor; packed ≥ 1.5 × unpacked real tokens/s. The t4 micro-batch's operators and
 syncs before/after (tools/gpu_check.py --sft-pieces --tiny-dims --four-bit yes) are copied in from
@@ -53,15 +55,21 @@ def rate(seconds: list[float], tokens: list[int]) -> dict:
             "first_step_seconds": round(seconds[0], 3)}
 
 
-def stage_for(profile, root: Path, steps: int, packing: bool):
-    """The profile's SFT stage up to build_trainer, saving nothing, `steps` optimizer steps."""
-    from helpers.stages.sft import SFTStage
+def stage_for(profile, root: Path, steps: int, packing: bool, trl_head: bool = False):
+    """The profile's SFT stage up to build_trainer, saving nothing, `steps` optimizer steps (`trl_head`: TRL's fused
+    LM head left in place, as before issue 21)."""
+    import helpers.stages.sft as sft
 
-    stage = SFTStage(root=root, profile=profile, max_steps=steps)
+    stage = sft.SFTStage(root=root, profile=profile, max_steps=steps)
     stage.packing = packing
     stage.load()
     stage.build_model()
-    stage.build_trainer()
+    patch = sft.full_logits_head
+    sft.full_logits_head = (lambda model: False) if trl_head else patch
+    try:
+        stage.build_trainer()
+    finally:
+        sft.full_logits_head = patch
     stage.trainer.args.save_strategy = "no"
     return stage
 
@@ -152,12 +160,13 @@ def markdown(report: dict) -> str:
     lines = [f"# SFT step, {report['profile']} profile on {report['machine']}", "",
              f"`{report['command']}` — {report['steps']} optimizer steps each, the first left out.", "",
              "| measurement | real tokens/s | s/step | tokens/step |", "|---|---:|---:|---:|"]
-    for key in ("trainer", "floor", "unpacked"):
+    for key in ("trainer", "floor", "unpacked", "trainer_trl_head"):
         r = report[key]
         lines.append(f"| {key} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['tokens_per_step']} |")
     lines.append("")
     for key, v in report["verdicts"].items():
         lines.append(f"- {key.replace('_', ' ')}: {v['ratio']} (goal ≥ {v['goal']}): {'met' if v['met'] else 'MISSED'}")
+    lines.append(f"- trainer with helpers.lm_head vs TRL's fused head (before): {report['speedup_vs_trl_head']}×")
     if report.get("t4_micro_batch"):
         p = report["t4_micro_batch"]
         lines.append(f"- t4 micro-batch ({p['source']}): operators {p.get('before', {}).get('operators')} → "
@@ -191,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         report["floor"] = floor_timed(stage, batches)
         del stage, batches
         report["unpacked"], _ = train_timed(stage_for(profile, Path(tmp) / "unpacked", args.steps, packing=False))
+        report["trainer_trl_head"], _ = train_timed(stage_for(profile, Path(tmp) / "trl-head", args.steps,
+                                                              packing=True, trl_head=True))
     report["verdicts"] = verdicts(report)
+    report["speedup_vs_trl_head"] = round(report["trainer"]["tokens_per_second"] /
+                                          report["trainer_trl_head"]["tokens_per_second"], 3)
     report["t4_micro_batch"] = pieces_summary()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, default=str) + "\n")

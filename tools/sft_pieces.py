@@ -6,8 +6,12 @@ variant (one change at a time from the stage as it runs now): operators (each on
 device-to-host syncs (tools/step_probe.py) and seconds; then the LM head and one layer's attention alone, and a
 torch.profiler table. `--tiny-dims` keeps layers, modules, heads and tokens but shrinks the widths: what is left is the
 host-side cost that a fast GPU cannot hide. `--four-bit yes` loads the base in 4-bit NF4 (bitsandbytes; its CPU
-backend on a CPU) or stops with an error; it never measures a 16-bit base in its place. The attention kernel is the
-GPU's (helpers.packing's `padded`) on every device, so a CPU run counts what a T4 would launch.
+backend on a CPU) or stops with an error; it never measures a 16-bit base in its place.
+
+A CPU run counts what a T4 would launch: the attention kernel is the GPU's (helpers.packing's `padded`), TRL's head
+compacts the labelled positions as on a Triton device, the 4-bit compute dtype is the autocast dtype (bf16 on a CPU,
+fp16 on a T4: no cast between them) and PEFT's 4-bit LoRA layers see autocast as on CUDA (cuda_like_autocast). The
+variants "PEFT's CPU branch" and "per-example SDPA loop" show what the CPU itself runs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,6 +92,24 @@ def set_attention(model, kind: str) -> None:
         config = getattr(sub, "config", None)
         if config is not None and hasattr(config, "_attn_implementation"):
             config._attn_implementation = name
+
+
+@contextmanager
+def cuda_like_autocast(off: bool):
+    """On a CPU, answer `torch.is_autocast_enabled()` (no argument: it asks about CUDA) with the CPU's autocast state.
+    PEFT's 4-bit LoRA layer branches on it: False makes it cast every input to float32 and every output back, 4 casts
+    per module that a T4 under fp16 autocast never runs. Does nothing when `off` (a GPU; or to count the CPU's path)."""
+    import torch
+
+    if off:
+        yield
+        return
+    original = torch.is_autocast_enabled
+    torch.is_autocast_enabled = lambda device_type=None: original(device_type or "cpu")
+    try:
+        yield
+    finally:
+        torch.is_autocast_enabled = original
 
 
 def has_4bit(model) -> bool:
@@ -214,8 +237,9 @@ class Pieces:
             logp.view(mask.shape).masked_fill(~mask, 0)
         return -logp.sum() / mask.sum().clamp(min=1)
 
-    def micro_batch(self, model, base, head: str = "fused", attention: str = "padded", checkpointing: bool = True):
-        """Forward + backward of the packed batch with these settings."""
+    def micro_batch(self, model, base, head: str = "fused", attention: str = "padded", checkpointing: bool = True,
+                    cpu_branch: bool = False):
+        """Forward + backward of the packed batch with these settings (`cpu_branch`: see cuda_like_autocast)."""
         import torch
 
         set_attention(model, attention)
@@ -223,7 +247,7 @@ class Pieces:
             base.activation_checkpointing_enable()
         else:
             base.activation_checkpointing_disable()
-        with torch.autocast(self.device.type, dtype=self.dtype):
+        with cuda_like_autocast(self.cuda or cpu_branch), torch.autocast(self.device.type, dtype=self.dtype):
             hidden = base.model(**self.batch, use_cache=False).last_hidden_state
             loss = self.head_loss(base, hidden, head) if head != "none" else hidden.float().pow(2).mean()
         loss.backward()
@@ -265,6 +289,7 @@ def variants(pieces: Pieces, only: list[str] | None = None) -> dict:
         "fused head over every position (no boolean index)": on("stage", head="fused-all"),
         "full logits + fp32 log-softmax (helpers.lm_head, the CPU's head)": on("stage", head="logits"),
         "no activation checkpointing": on("stage", checkpointing=False),
+        "PEFT's CPU branch (no autocast seen: inputs cast to float32 and back)": on("stage", cpu_branch=True),
         "body only (no LM head)": on("stage", head="none"),
     })
     return {k: v for k, v in runs.items() if not only or any(k.startswith(o) for o in only)}
@@ -302,74 +327,11 @@ def measure_variants(pieces: Pieces, runs: dict) -> dict:
     return rows
 
 
-def isolated(pieces: Pieces) -> dict:
-    """One layer's attention (padded, loop, dense mask) and the LM head (fused vs full logits), fastest of --reps."""
-    import torch
-    import torch.nn.functional as F
-    from trl.kernels import ChunkedLogProbFunction
-    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
-
-    import helpers.packing as packing
-    from helpers.lm_head import per_token
-
-    p, c = pieces, pieces.config
-    total, dev = sum(p.lengths), p.device
-    heads, kv, dim = c.num_attention_heads, c.num_key_value_heads, c.hidden_size // c.num_attention_heads
-    q, k, v = (torch.randn(1, n, total, dim, device=dev, dtype=p.dtype, requires_grad=True) for n in (heads, kv, kv))
-    module = type("Attention", (torch.nn.Module,), {"num_key_value_groups": heads // kv})().train()
-    cu = p.batch["cu_seq_lens_q"]
-    seq = torch.repeat_interleave(torch.arange(len(p.lengths), device=dev), torch.tensor(p.lengths, device=dev))
-    pos = p.batch["position_ids"][0]
-    dense = ((seq[:, None] == seq[None, :]) & (pos[:, None] >= pos[None, :]))
-
-    def packed(kernel):
-        packing.PACKED_KERNEL = kernel
-        out, _ = packing.sdpa_varlen_attention(module, q, k, v, None, scaling=dim**-0.5, cu_seq_lens_q=cu,
-                                               max_length_q=max(p.lengths))
-        out.float().sum().backward()
-
-    def with_mask():
-        kk, vv = k.repeat_interleave(heads // kv, 1), v.repeat_interleave(heads // kv, 1)
-        F.scaled_dot_product_attention(q, kk, vv, attn_mask=dense).float().sum().backward()
-
-    hidden = torch.randn(total - 1, c.hidden_size, device=dev, dtype=p.dtype, requires_grad=True)
-    targets = torch.randint(0, c.vocab_size, (total - 1,), device=dev)
-    weight = torch.randn(c.vocab_size, c.hidden_size, device=dev, dtype=p.dtype) * 0.02
-
-    def fused():
-        ChunkedLogProbFunction.apply(hidden, weight, None, targets, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
-                                     ("log_probs", "entropy", "is_top1"))[0].sum().backward()
-
-    def logits():
-        with torch.autocast(dev.type, dtype=p.dtype):
-            out = per_token(hidden @ weight.t(), targets)
-        out["log_probs"].sum().backward()
-
-    fns = {"attention, 1 layer: padded batch, one SDPA call (helpers.packing, GPU)": lambda: packed("padded"),
-           "attention, 1 layer: per-example SDPA loop (helpers.packing, CPU)": lambda: packed("loop"),
-           "attention, 1 layer: one SDPA call, dense block-diagonal mask": with_mask,
-           "head: TRL fused log_probs + entropy + is_top1": fused,
-           "head: full logits + fp32 log-softmax (helpers.lm_head)": logits}
-    out = {}
-    for name, fn in fns.items():
-        fn()
-        p.sync()
-        best = float("inf")
-        for _ in range(p.args.reps):
-            t0 = time.perf_counter()
-            fn()
-            p.sync()
-            best = min(best, time.perf_counter() - t0)
-        out[name] = round(best, 4)
-        print(f"{name:>72}: {out[name]}", flush=True)
-    packing.PACKED_KERNEL = "auto"
-    return out
-
-
 def run(args) -> int:
     """Measure, print and write benchmarks/sft_pieces_<device>[_tiny-dims].json; 1 if the stage misses a goal."""
     import torch
 
+    from bench_attention import layer_and_head
     from gpu_check import gpu_slug
 
     pieces = Pieces(args)
@@ -384,7 +346,7 @@ def run(args) -> int:
     stage_name = next((k for k in runs if k.startswith("stage now")), None)
     report["profile_table"] = profiler_table(pieces, runs[stage_name]) if stage_name and args.reps else ""
     runs.clear()
-    report["isolated"] = isolated(pieces) if args.reps else {}
+    report["isolated"] = layer_and_head(pieces) if args.reps else {}
     report["goals"] = goals(report["micro_batch"][stage_name], pieces) if stage_name else {}
     print(report["profile_table"], flush=True)
     print(json.dumps(report["goals"]), flush=True)

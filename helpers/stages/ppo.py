@@ -251,7 +251,7 @@ class PPOStage(Stage):
                                         peft_config=lora_config(self.profile),
                                         callbacks=[trainer_callback(stage_log_dir(self.name, self.root) / "grpo")])
         fp32_trainable(self.grpo_trainer.model)
-        compact_progress(self.grpo_trainer, keys=("reward", "kl"), desc="GRPO steps")  # a bar, not a ~900-character log dict per step
+        compact_progress(self.grpo_trainer, keys=("reward", "kl"), desc="GRPO steps")  # not a 900-character dict a step
         with track_resources() as usage:
             self.grpo_trainer.train()
         self.grpo_usage = usage
