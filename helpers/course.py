@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}"[:300])
     if failed:
         print(failed, file=sys.stderr)
-    return 1 if failed or noise else 0
+    return 1 if failed else 0  # noise is listed above; nbval's hook (root conftest.py) fails it under tiny
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ class Profile:
         """Human-readable settings, printed by every notebook near the top."""
         d = asdict(self)
         stages = d.pop("stages")
+        d = {k: (f"…/{os.path.basename(v)}" if isinstance(v, str) and os.path.isabs(v) else v) for k, v in d.items()}
         lines = [f"profile: {self.name}"] + [f"  {k}: {v}" for k, v in d.items() if v not in ({}, None) or k.endswith("model")]
         for name, s in stages.items():
             if stage is None or name == stage:

@@ -206,7 +206,7 @@ def test_course_saves_quiet_notebooks_and_fails_on_a_noisy_one(tmp_path, monkeyp
     capfd.readouterr()
     code = course.main([str(tmp_path / "01_quiet.ipynb"), str(tmp_path / "02_noisy.ipynb"), "--timeout", "120"])
     out, err = capfd.readouterr()
-    assert code == 1 and err == "", err
+    assert code == 0 and err == "", err  # listed, not fatal: nbval's hook fails noise under tiny
     assert "1 noisy outputs" in out and "02_noisy.ipynb cell 1: stderr" in out, out
     executed = nbformat.read(tmp_path / "run" / "executed" / "01_quiet.ipynb", as_version=4)
     assert scan_notebook(executed) == []
