@@ -66,10 +66,13 @@ def generate_plain(model, tokenizer, input_ids: torch.Tensor, attention_mask: to
 @torch.no_grad()
 def continue_text(model, tokenizer, text: str, prompt_tokens: int = 24, new_tokens: int = 32) -> tuple[str, str]:
     """Greedy continuation of plain text (no chat template), as continued pre-training sees text: the first
-    `prompt_tokens` tokens of `text` as the tokenizer decodes them, and the (up to) `new_tokens` tokens the model
-    writes after them."""
+    `prompt_tokens` tokens of `text` as the tokenizer decodes them (fewer where the cut would split a character's
+    bytes), and the (up to) `new_tokens` tokens the model writes after them."""
     model.eval()
     device = next(model.parameters()).device
-    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][:, :prompt_tokens].to(device)
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][:, :prompt_tokens]
+    while ids.shape[1] > 1 and tokenizer.decode(ids[0]).endswith("\ufffd"):  # a byte piece of a split character
+        ids = ids[:, :-1]
+    ids = ids.to(device)
     out = generate_plain(model, tokenizer, ids, max_new_tokens=new_tokens)
     return tokenizer.decode(ids[0]), tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
