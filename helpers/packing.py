@@ -11,11 +11,12 @@ example to itself, exactly as if it ran alone, with one of two kernels chosen by
   constant number of kernel launches per layer — what a host-bound GPU step needs. Padding sits after each example's
   end, so causal attention never reads it, and the padded slots' outputs are never gathered back.
 - `loop` (CPU): SDPA on each example's slice (Σ length² / 2 work, no padding at all). On a CPU there is no device to
-  sync with and launches are cheap; the arithmetic decides. Measured (benchmarks/attention_cpu.json, one layer,
-  forward + backward, SmolLM2's 9 × 64 heads, ~300-token conversations, fp32, CPU seconds): 1 × 1024 tokens loop
-  0.032 / padded 0.053 / dense block-diagonal mask 0.10; 1 × 4096 tokens 0.16 / 0.34 / 1.66. The dense mask that
-  transformers builds from `position_ids` (masking_utils' packed-sequence detection) is (Σ lengths)² work: never
-  chosen. SDPA on jagged nested tensors has no CPU backend in torch 2.13.
+  sync with and launches are cheap; the arithmetic decides. Measured (tools/bench_attention.py →
+  benchmarks/attention_cpu.json: one layer, forward + backward, SmolLM2's 9 × 64 heads, 100–500-token conversations,
+  fp32, CPU seconds): 1 × 1024 tokens loop 0.032 / padded 0.070 / dense block-diagonal mask 0.099; 1 × 4096 tokens
+  0.145 / 0.33 / 1.61 (bf16 alike). The dense mask that transformers builds from `position_ids` (masking_utils'
+  packed-sequence detection) is (Σ lengths)² work: never chosen. SDPA on jagged nested tensors has no CPU backend in
+  torch 2.13; on CUDA it would be the Σ length² alternative to `padded` (tools/gpu_check.py --sft-pieces times both).
 
 `PACKED_KERNEL` ("auto", "padded" or "loop") overrides the choice, e.g. to measure the GPU's kernel on a CPU.
 """

@@ -16,6 +16,18 @@ SAMPLE = [
 ] * 20
 
 
+@pytest.fixture(autouse=True)
+def _environment_left_as_found():
+    """A test that changes WORKBOOK_* variables without monkeypatch leaks them into every later test and into the
+    kernels nbval starts afterwards (CI once printed a test's tmp folder as the notebooks' run directory)."""
+    import os
+
+    before = {k: v for k, v in os.environ.items() if k.startswith("WORKBOOK_")}
+    yield
+    after = {k: v for k, v in os.environ.items() if k.startswith("WORKBOOK_")}
+    assert after == before, f"the test changed the environment: {before} -> {after}"
+
+
 @pytest.fixture(scope="session")
 def tiny_profile():
     return get_profile("tiny")

@@ -79,3 +79,20 @@ def test_rm_loss_by_hand_cell(bf16_run):
     namespace = {"stage": stage, "model": stage.model, "trainer": stage.trainer, "torch": torch}
     run_elsewhere(cell_source("04_rm.ipynb", "loss by hand"), namespace)
     assert torch.isfinite(namespace["by_hand"])
+
+
+def test_sft_packing_cells(bf16_run):
+    """03's packed-row checks on a bf16 base: one conversation's logits packed and alone, and the masked loss by hand
+    equal to SFTTrainer.compute_loss on the same packed batch."""
+    from helpers.stages.sft import SFTStage
+
+    root, profile = bf16_run
+    stage = SFTStage(root=root, profile=profile, max_length=128, batch_size=2)
+    stage.load()
+    stage.build_model()
+    stage.build_trainer()
+    namespace = {"stage": stage}
+    for marker in ("padding-free collator", "max |packed − alone|", "SFTTrainer.compute_loss"):
+        run_elsewhere(cell_source("03_sft.ipynb", marker), namespace)
+    assert len(namespace["bounds"]) > 2  # the row holds more than one conversation
+    assert torch.allclose(namespace["by_hand"], namespace["trainer_loss"].float(), atol=1e-2)

@@ -195,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
                     "command": "python tools/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     with tempfile.TemporaryDirectory() as tmp:
-        stage = stage_for(profile, Path(tmp) / "packed", args.steps, packing=True)
+        stage = stage_for(profile, Path(tmp), args.steps, packing=True)
         report["trainer"], batches = train_timed(stage)
         report["floor"] = floor_timed(stage, batches)
         del stage, batches
-        report["unpacked"], _ = train_timed(stage_for(profile, Path(tmp) / "unpacked", args.steps, packing=False))
-        report["trainer_trl_head"], _ = train_timed(stage_for(profile, Path(tmp) / "trl-head", args.steps,
+        report["unpacked"], _ = train_timed(stage_for(profile, Path(tmp), args.steps, packing=False))
+        report["trainer_trl_head"], _ = train_timed(stage_for(profile, Path(tmp), args.steps,
                                                               packing=True, trl_head=True))
     report["verdicts"] = verdicts(report)
     report["speedup_vs_trl_head"] = round(report["trainer"]["tokens_per_second"] /

@@ -34,11 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     init_from_env()  # torchrun: one process group (the Trainer would make it too; our PPO needs it)
     stage = stage_class(args.stage)(root=args.run_dir, profile=get_profile(args.profile), max_steps=args.max_steps,
                                     batch_size=args.batch_size, max_length=args.max_length, seed=args.seed)
+    before = os.environ.get("WORKBOOK_RUN_DIR")
     os.environ["WORKBOOK_RUN_DIR"] = str(stage.root)  # paths printed and saved as <run>/..., not as this machine's
-    metrics = stage.run()
-    if is_main():
-        print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
-    shutdown()
+    try:
+        metrics = stage.run()
+        if is_main():
+            print(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
+    finally:  # called in-process (tests, a notebook): the caller's environment is left as it was
+        if before is None:
+            os.environ.pop("WORKBOOK_RUN_DIR", None)
+        else:
+            os.environ["WORKBOOK_RUN_DIR"] = before
+        shutdown()
     return 0
 
 
