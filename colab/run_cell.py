@@ -1,7 +1,7 @@
 # Profile and run directory. WORKBOOK_PROFILE (tiny | t4 | ampere | rehearsal) overrides the hardware detection.
 # On Colab, Drive is mounted so that checkpoints survive a disconnect; without Drive, the run stays local.
-from helpers.profiles import get_profile
-from helpers.runs import in_colab, mount_drive, run_dir, shown
+from helpers.env.profiles import get_profile
+from helpers.env.runs import in_colab, mount_drive, run_dir, shown
 if in_colab():
     mount_drive()
 PROFILE = get_profile()

@@ -10,6 +10,6 @@ if "google.colab" in sys.modules and not os.path.isdir(COURSE):
     os.rename(COURSE + ".partial", COURSE)  # only a complete clone gets the name
 if os.path.isdir(COURSE) and COURSE not in sys.path:
     sys.path.insert(0, COURSE)
-from helpers.colab import ensure_installed, report_environment
+from helpers.env.colab import ensure_installed, report_environment
 ensure_installed(COURSE)  # on Colab: pip install, unless an earlier run of this cell did so successfully
 report_environment()  # versions, GPU, and whether to restart the runtime

@@ -1,4 +1,4 @@
-"""Subprocess for tests/test_distributed.py: helpers.distributed and PPO's global-batch statistics on fixed tensors.
+"""Subprocess for tests/test_distributed.py: helpers.env.distributed and PPO's global-batch statistics on fixed tensors.
 
 torchrun --standalone --nproc_per_node 2 tests/_ddp_ops_worker.py OUT
 
@@ -32,8 +32,8 @@ def main() -> int:
     redirect_output(sys.argv[1])
     import torch
 
-    from helpers import distributed
-    from helpers.ppo import masked_mean, masked_whiten
+    from helpers.env import distributed
+    from helpers.rl.ppo import masked_mean, masked_whiten
 
     assert distributed.init_from_env() and distributed.world() == 2
     r = distributed.rank()

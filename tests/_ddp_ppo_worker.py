@@ -50,7 +50,8 @@ def main() -> int:
     import torch.distributed as dist
     from safetensors.torch import save_file
 
-    from helpers import checkpoints, ppo
+    from helpers.lm import checkpoints
+    from helpers.rl import ppo
     from tests.test_ppo import build_toy, toy_reward  # the same toy models, prompts and reward as tests/test_ppo.py
 
     torch.set_num_threads(1)

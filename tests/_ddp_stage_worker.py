@@ -32,7 +32,7 @@ def main() -> int:
     from safetensors.torch import save_file
     from transformers import TrainerCallback
 
-    from helpers import checkpoints
+    from helpers.lm import checkpoints
     from helpers.stages import stage_class
     from helpers.stages.__main__ import main as run_stage
 

@@ -41,11 +41,11 @@ def main() -> int:
     from trl import SFTConfig, SFTTrainer
 
 
-    from helpers.checkpoints import PublishCallback, resume_from
-    from helpers.data import normalise_records
-    from helpers.models import build_tiny_causal_lm
-    from helpers.profiles import get_profile
-    from helpers.tokenizer import byte_level_bpe, to_transformers
+    from helpers.lm.checkpoints import PublishCallback, resume_from
+    from helpers.env.data import normalise_records
+    from helpers.lm.models import build_tiny_causal_lm
+    from helpers.env.profiles import get_profile
+    from helpers.lm.tokenizer import byte_level_bpe, to_transformers
 
     torch.set_num_threads(1)
     tokenizer = to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.profiles import get_profile
+from helpers.env.profiles import get_profile
 
 SAMPLE = [
     "The patient reports a headache and mild fever for two days.",
@@ -35,14 +35,14 @@ def tiny_profile():
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from helpers.tokenizer import byte_level_bpe, to_transformers
+    from helpers.lm.tokenizer import byte_level_bpe, to_transformers
 
     return to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))
 
 
 @pytest.fixture()
 def tiny_model(tiny_profile, tiny_tokenizer):
-    from helpers.models import build_tiny_causal_lm
+    from helpers.lm.models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tiny_profile, tiny_tokenizer, seed=0)
 
@@ -71,7 +71,7 @@ def kill_after_first_publish(proc, log, dest, timeout: float = 180):
     import signal
     import time
 
-    from helpers.checkpoints import latest_complete
+    from helpers.lm.checkpoints import latest_complete
 
     try:
         deadline = time.monotonic() + timeout

@@ -7,12 +7,12 @@ import pytest
 import torch
 from transformers import GenerationConfig
 
-from helpers import chat
-from helpers.chat import Answer, ChatSettings
-from helpers.generation import generate_plain
-from helpers.models import build_tiny_causal_lm
-from helpers.rewards import build_tiny_reward_model
-from helpers.templates import EOS
+from helpers.learner import chat
+from helpers.learner.chat import Answer, ChatSettings
+from helpers.lm.generation import generate_plain
+from helpers.lm.models import build_tiny_causal_lm
+from helpers.lm.rewards import build_tiny_reward_model
+from helpers.lm.templates import EOS
 
 PROMPT = "The patient reports a headache."
 
@@ -60,7 +60,7 @@ def test_available_models(run_dir, tiny_profile, tmp_path):
                                                             "dpo": str(run_dir / "dpo" / "model")}
     assert chat.reward_model_path(run_dir) == run_dir / "rm" / "model"
     assert chat.available_models(tmp_path, tiny_profile) == {}
-    from helpers.profiles import get_profile
+    from helpers.env.profiles import get_profile
 
     assert list(chat.available_models(run_dir, get_profile("t4"))) == ["base", "sft", "dpo"]  # a hub id first
     assert chat.available_models(run_dir, get_profile("t4"))["base"] == "Qwen/Qwen2.5-0.5B"
@@ -132,7 +132,7 @@ def test_compare_scores_and_ranks(run_dir, tiny_profile):
     assert sorted(r.model for r in rows) == ["dpo", "sft"]
     assert [r.rank for r in rows] == [1, 2] and rows[0].rm_score >= rows[1].rm_score
     assert all(streamed[r.model] == r.text for r in rows)
-    from helpers.rewards import reward_scores
+    from helpers.lm.rewards import reward_scores
 
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]
     expected = reward_scores(rm.model, rm.tokenizer, [messages] * 2, [r.text for r in rows])

@@ -1,4 +1,4 @@
-"""helpers.checkpoints: atomic publishing, verification, pruning, and a SIGKILLed training run resumed bit-exactly."""
+"""helpers.lm.checkpoints: atomic publishing, verification, pruning, and a SIGKILLed training run resumed bit-exactly."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers import checkpoints as ck
-from helpers.checkpoints import (MANIFEST, PublishCallback, check_output_dir, is_complete, latest_complete, problem,
+from helpers.lm import checkpoints as ck
+from helpers.lm.checkpoints import (MANIFEST, PublishCallback, check_output_dir, is_complete, latest_complete, problem,
                                  publish, resume_from)
 
 from .conftest import kill_after_first_publish, start_worker
@@ -164,7 +164,7 @@ def test_copy_failing_half_way_leaves_previous_checkpoint(local, dest, monkeypat
 KILLED_PUBLISH = r"""
 import sys, time
 from pathlib import Path
-import helpers.checkpoints as ck
+import helpers.lm.checkpoints as ck
 real = ck._copy_file
 def slow(src, dst):
     out = real(src, dst)

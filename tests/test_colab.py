@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import helpers.colab
-from helpers import pins
+import helpers.env.colab
+from helpers.env import pins
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_CELL = ROOT / "colab" / "setup_cell.py"
@@ -67,7 +67,7 @@ def colab(tmp_path, monkeypatch):
     shell = FakeShell()
     monkeypatch.setattr(subprocess, "run", shell)
     reports = []
-    monkeypatch.setattr(helpers.colab, "report_environment", lambda: reports.append(1))
+    monkeypatch.setattr(helpers.env.colab, "report_environment", lambda: reports.append(1))
     source = SETUP_CELL.read_text()
 
     def run_cell():
@@ -144,19 +144,19 @@ def test_ensure_installed_marks_success_only(tmp_path, monkeypatch):
     shell = FakeShell()
     shell.fail = {"pip"}
     with pytest.raises(subprocess.CalledProcessError):
-        helpers.colab.ensure_installed(tmp_path, run=shell)
+        helpers.env.colab.ensure_installed(tmp_path, run=shell)
     assert not (tmp_path / ".installed").exists()
     shell.fail = set()
-    assert helpers.colab.ensure_installed(tmp_path, run=shell) is True
+    assert helpers.env.colab.ensure_installed(tmp_path, run=shell) is True
     assert (tmp_path / ".installed").exists()
-    assert helpers.colab.ensure_installed(tmp_path, run=shell) is False
+    assert helpers.env.colab.ensure_installed(tmp_path, run=shell) is False
     assert len(shell.pips()) == 2
 
 
 def test_ensure_installed_checks_the_return_code_of_any_runner(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     with pytest.raises(subprocess.CalledProcessError):
-        helpers.colab.ensure_installed(tmp_path, run=lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1))
+        helpers.env.colab.ensure_installed(tmp_path, run=lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1))
     assert not (tmp_path / ".installed").exists()
 
 
@@ -174,15 +174,15 @@ def test_dev_pins_are_not_reported(monkeypatch):
     _fake_installed(monkeypatch, ipykernel="6.17.1")
     monkeypatch.setitem(sys.modules, "ipykernel", types.SimpleNamespace(__version__="6.17.1"))
     assert "ipykernel" in pins.mismatches(), "the fake is in place"
-    assert "ipykernel" not in pins.mismatches(helpers.colab.COLAB_EXTRAS)
-    assert not any("ipykernel" in line for line in helpers.colab.pin_warnings())
+    assert "ipykernel" not in pins.mismatches(helpers.env.colab.COLAB_EXTRAS)
+    assert not any("ipykernel" in line for line in helpers.env.colab.pin_warnings())
 
 
 def test_a_module_imported_at_an_old_version_asks_for_a_restart(monkeypatch):
     # imported before the setup cell upgraded it: what runs is 0.0.1, what is installed is the pin
     monkeypatch.setitem(sys.modules, "sqlglot", types.SimpleNamespace(__version__="0.0.1"))
-    assert helpers.colab.stale_imports() == {"sqlglot": ("0.0.1", metadata.version("sqlglot"))}
-    warnings = helpers.colab.pin_warnings()
+    assert helpers.env.colab.stale_imports() == {"sqlglot": ("0.0.1", metadata.version("sqlglot"))}
+    warnings = helpers.env.colab.pin_warnings()
     assert any("restart" in line.lower() and "sqlglot 0.0.1" in line for line in warnings), warnings
 
 
@@ -192,13 +192,13 @@ def test_fresh_imports_need_no_restart():
     import tokenizers  # noqa: F401
     import tqdm  # noqa: F401
 
-    assert helpers.colab.stale_imports() == {}
-    assert not any("restart" in line.lower() for line in helpers.colab.pin_warnings())
+    assert helpers.env.colab.stale_imports() == {}
+    assert not any("restart" in line.lower() for line in helpers.env.colab.pin_warnings())
 
 
 def test_report_environment_prints_the_restart_warning(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(__version__="0.0.1"))
-    helpers.colab.report_environment()
+    helpers.env.colab.report_environment()
     out = capsys.readouterr().out
     assert "python " in out and "GPU" in out
     assert "Restart" in out and "tqdm 0.0.1" in out

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from helpers.course import HEADLINES, headline_rows
-from helpers.runs import save_metrics
+from helpers.learner.course import HEADLINES, headline_rows
+from helpers.env.runs import save_metrics
 
 
 def test_headlines_show_before_after_direction_baseline_and_spread(tmp_path):

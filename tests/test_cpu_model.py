@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import cpu_model
+from helpers.env import cpu_model
 
 
 def fake_builder(calls: list, fail: bool = False):

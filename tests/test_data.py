@@ -1,4 +1,4 @@
-"""helpers.data: every accepted format normalises to TRL's shapes; every malformed record names file and line.
+"""helpers.env.data: every accepted format normalises to TRL's shapes; every malformed record names file and line.
 The shipped data: it loads, its splits share nothing, its preference pairs cannot be judged by length, and
 data/build_chat_data.py regenerates it byte for byte."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.data import load_records, normalise_records
+from helpers.env.data import load_records, normalise_records
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

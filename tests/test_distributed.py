@@ -169,7 +169,7 @@ def test_global_batch_statistics_over_two_processes(tmp_path):
     """Two processes, each with half the rows: whitening over the global batch equals whitening the whole batch in one
     process (sums and counts all-reduced), gradients are averaged (a missing one counts as zeros), rank 0's
     parameters and objects reach every rank."""
-    from helpers.ppo import masked_mean, masked_whiten
+    from helpers.rl.ppo import masked_mean, masked_whiten
     from tests._ddp_ops_worker import fixed_batch
 
     prefix = tmp_path / "ops"
@@ -210,7 +210,7 @@ def ppo_two_processes(tmp_path_factory):
 def test_ppo_under_torchrun_shares_prompts_and_gradients_and_publishes_once(ppo_two_processes):
     """Every optimizer step in a process group of two; each rank its own prompts, the same global statistics and, after
     training, the same weights; rank 0 alone publishes each checkpoint, once, with both ranks' RNG states."""
-    from helpers.checkpoints import latest_complete
+    from helpers.lm.checkpoints import latest_complete
 
     logs, tmp = ppo_two_processes["logs"], ppo_two_processes["dir"]
     for text in logs:  # every optimizer step inside a process group of two: 6 steps × 2 minibatches × 2 epochs
@@ -243,7 +243,7 @@ def test_killed_two_process_ppo_resumes_to_identical_weights(ppo_two_processes, 
     """SIGKILL torchrun and both workers after the first published checkpoint; restart both from it: the weights on
     each rank equal those of the unbroken 2-process run (sampling seeded from (seed, step, rank); each rank's RNG
     state restored)."""
-    from helpers.checkpoints import latest_complete, step_of
+    from helpers.lm.checkpoints import latest_complete, step_of
 
     drive = tmp_path / "drive"
     killed, killed_log = torchrun(tmp_path, "killed", PPO_WORKER, "--out", str(tmp_path / "killed-out"), "--dest",
@@ -327,8 +327,8 @@ def test_sft_stage_under_torchrun(tmp_path):
     """`python -m helpers.stages sft` in 2 processes (tests/_ddp_stage_worker.py adds probes): every optimizer step in
     a process group of two, different batches per rank, equal weights after training; rank 0 alone builds the
     tokenizer, publishes the checkpoint, saves the merged model and the metrics; both evaluate, with equal results."""
-    from helpers.checkpoints import latest_complete
-    from helpers.runs import find_output, load_metrics
+    from helpers.lm.checkpoints import latest_complete
+    from helpers.env.runs import find_output, load_metrics
 
     run, prefix = tmp_path / "run", tmp_path / "sft"
     started = time.monotonic()

@@ -9,10 +9,10 @@ import shutil
 import pytest
 import torch
 
-from helpers.checkpoints import checkpoint_mismatch, latest_complete
-from helpers.evaluation import early_late
-from helpers.profiles import get_profile
-from helpers.runs import find_output, stage_output
+from helpers.lm.checkpoints import checkpoint_mismatch, latest_complete
+from helpers.lm.evaluation import early_late
+from helpers.env.profiles import get_profile
+from helpers.env.runs import find_output, stage_output
 
 
 
@@ -78,8 +78,8 @@ def test_loss_falls_and_implicit_reward_accuracy_rises(stage):
 
 def test_comparison_scores_every_model_with_the_reward_model(stage):
     """With 04's reward model and 05's policy in the run directory, all three models are answered and scored."""
-    from helpers.models import build_tiny_causal_lm
-    from helpers.rewards import build_tiny_reward_model
+    from helpers.lm.models import build_tiny_causal_lm
+    from helpers.lm.rewards import build_tiny_reward_model
 
     for name, build in (("rm", build_tiny_reward_model), ("ppo", build_tiny_causal_lm)):
         model = build(stage.profile, stage.tok, seed=1)
@@ -110,6 +110,6 @@ def test_merged_model_equals_the_trained_policy(stage):
 
 
 def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
-    """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
+    """The guard that sets aside checkpoints of other settings (helpers.lm.checkpoints.checkpoint_mismatch) must let this
     stage's own published checkpoint resume (checked in the fixture, before a test merges the adapter)."""
     assert latest_complete(stage.publish_dir) is not None and stage.resume_problem is None

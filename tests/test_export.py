@@ -8,8 +8,8 @@ import re
 import pytest
 from safetensors.numpy import load_file
 
-from helpers import export
-from helpers.templates import BOS, CHAT_TEMPLATE, EOS, SYSTEM_PROMPT
+from helpers.learner import export
+from helpers.lm.templates import BOS, CHAT_TEMPLATE, EOS, SYSTEM_PROMPT
 
 CONVERSATION = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "头痛怎么办？"},
                 {"role": "assistant", "content": "Rest and drink water."}, {"role": "user", "content": "And fever?"}]
@@ -79,8 +79,8 @@ def tiny_model_dir(tmp_path_factory, tiny_profile, tiny_tokenizer):
     """The tiny Qwen2 model saved as a stage saves it, its tokenizer with two added (non-special) domain tokens."""
     from safetensors import safe_open
 
-    from helpers.models import build_tiny_causal_lm
-    from helpers.tokenizer import extend
+    from helpers.lm.models import build_tiny_causal_lm
+    from helpers.lm.tokenizer import extend
 
     tok = extend(tiny_tokenizer, ["高血压", " hypertension"])
     path = tmp_path_factory.mktemp("export") / "model"

@@ -7,9 +7,9 @@ import pytest
 import torch
 from transformers import GenerationConfig, WatermarkingConfig
 
-from helpers import ppo
-from helpers.evaluation import generate_answers
-from helpers.models import build_tiny_causal_lm
+from helpers.rl import ppo
+from helpers.lm.evaluation import generate_answers
+from helpers.lm.models import build_tiny_causal_lm
 from helpers.stages import text2sql
 
 QUESTIONS = ["The patient reports a headache.", "高血压患者应低盐饮食。", "Drink water and rest."]
@@ -60,7 +60,7 @@ def test_ppo_samples_of_a_peft_policy_ignore_the_model_generation_config(twins, 
                                                                           tiny_tokenizer):
     from peft import get_peft_model
 
-    from helpers.models import lora_config
+    from helpers.lm.models import lora_config
 
     plain, shaped = (get_peft_model(m, lora_config(tiny_profile)) for m in twins)
     expected = ppo.sample(plain, tiny_tokenizer, prompts, 12, seed=5)
@@ -84,7 +84,7 @@ def test_generate_sql_ignores_the_model_generation_config(twins, tiny_tokenizer,
 
 
 def test_greedy_is_the_argmax_of_the_raw_logits_until_eos(tiny_model, tiny_tokenizer, prompts):
-    from helpers.generation import generate_plain
+    from helpers.lm.generation import generate_plain
 
     tiny_model.generation_config = reshaping_config(tiny_tokenizer)
     ids = torch.tensor([prompts[0]])
@@ -145,7 +145,7 @@ def test_sampled_token_frequencies_match_softmax_of_logits_over_t(tiny_model, ti
 
 def test_neutral_fields_are_real_generation_config_fields():
     """GenerationConfig keeps unknown keywords as custom entries without a word: a misspelt field would do nothing."""
-    from helpers.generation import NEUTRAL, NEUTRAL_SAMPLING
+    from helpers.lm.generation import NEUTRAL, NEUTRAL_SAMPLING
 
     blank = GenerationConfig()
     assert [k for k in {**NEUTRAL, **NEUTRAL_SAMPLING} if not hasattr(blank, k)] == []

@@ -1,5 +1,5 @@
-"""helpers.lm_head: on a CPU, TRL's fused head is answered by full logits with the same loss, gradients and metrics;
-helpers.models.prepare_4bit_base: a 4-bit base (bitsandbytes' CPU backend) keeps its 16-bit weights and trains LoRA."""
+"""helpers.lm.lm_head: on a CPU, TRL's fused head is answered by full logits with the same loss, gradients and metrics;
+helpers.lm.models.prepare_4bit_base: a 4-bit base (bitsandbytes' CPU backend) keeps its 16-bit weights and trains LoRA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from helpers.lm_head import full_logits_head
+from helpers.lm.lm_head import full_logits_head
 
 OUTPUTS = ("log_probs", "entropy", "mean_logits", "is_top1", "log_sum_sq_probs")
 
@@ -41,8 +41,8 @@ def test_sft_trainer_on_a_cpu_never_runs_the_fused_kernel(tiny_model, tiny_token
     from trl import SFTConfig, SFTTrainer
     import trl.trainer.utils as trl_utils
 
-    from helpers.models import lora_config, with_lora
-    from helpers.profiles import get_profile
+    from helpers.lm.models import lora_config, with_lora
+    from helpers.env.profiles import get_profile
 
     data = Dataset.from_dict({"text": ["The patient reports a headache and mild fever."] * 4})
     args = SFTConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, max_length=32,
@@ -69,8 +69,8 @@ def test_prepare_4bit_base_keeps_16_bit_weights_and_trains_lora(tmp_path, tiny_p
     pytest.importorskip("bitsandbytes")
     from transformers import AutoModelForCausalLM
 
-    from helpers.models import lora_config, prepare_4bit_base, quantization_config, tiny_config, with_lora
-    from helpers.profiles import get_profile
+    from helpers.lm.models import lora_config, prepare_4bit_base, quantization_config, tiny_config, with_lora
+    from helpers.env.profiles import get_profile
 
     t4 = get_profile("t4")
     torch.manual_seed(0)
@@ -100,8 +100,8 @@ def test_dpo_trainer_on_a_cpu_gets_the_same_loss_from_full_logits(tiny_model, ti
     from trl import DPOConfig, DPOTrainer
     import trl.trainer.utils as trl_utils
 
-    from helpers.models import lora_config
-    from helpers.profiles import get_profile
+    from helpers.lm.models import lora_config
+    from helpers.env.profiles import get_profile
 
     data = Dataset.from_dict({"prompt": ["Fever for two days?"] * 4, "chosen": [" Rest and drink water."] * 4,
                               "rejected": [" No idea."] * 4})

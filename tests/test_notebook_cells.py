@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from helpers.runs import stage_output
-from helpers.tokenizer import extend
+from helpers.env.runs import stage_output
+from helpers.lm.tokenizer import extend
 
 from .test_vocab import NEW, pretrained_like
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from helpers.profiles import get_profile, smoke
-from helpers.runs import find_output, load_metrics
+from helpers.env.profiles import get_profile, smoke
+from helpers.env.runs import find_output, load_metrics
 from helpers.stages import stage_class
 
 NATIVE_TEMPLATE = "{% for m in messages %}<s>[{{ m['role'] }}] {{ m['content'] }}</s>{% endfor %}"
@@ -24,7 +24,7 @@ def neox_base(tmp_path_factory):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedTokenizerFast
 
-    from helpers.sources import course_texts
+    from helpers.env.sources import course_texts
 
     folder = tmp_path_factory.mktemp("neox")
     bpe = Tokenizer(models.BPE())

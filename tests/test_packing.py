@@ -1,4 +1,4 @@
-"""helpers.packing: a packed batch equals its examples run alone (both kernels), with one set of boundaries per batch
+"""helpers.lm.packing: a packed batch equals its examples run alone (both kernels), with one set of boundaries per batch
 and no device-to-host sync in attention; tools/step_probe counts what a GPU would wait for."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import helpers.packing as packing
+import helpers.lm.packing as packing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from step_probe import counting  # noqa: E402
@@ -19,7 +19,7 @@ LENGTHS = (7, 5, 9)
 
 @pytest.fixture()
 def kernel(request):
-    """Set helpers.packing.PACKED_KERNEL for one test; back to "auto" after it."""
+    """Set helpers.lm.packing.PACKED_KERNEL for one test; back to "auto" after it."""
     packing.PACKED_KERNEL = request.param
     yield request.param
     packing.PACKED_KERNEL = "auto"
@@ -37,7 +37,7 @@ def packed_batch(tokenizer, examples):
 def tiny(tiny_profile, tiny_tokenizer, layers: int = 2, checkpointing: bool = False):
     from transformers import AutoModelForCausalLM
 
-    from helpers.models import tiny_config
+    from helpers.lm.models import tiny_config
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(tiny_config(tiny_profile, tiny_tokenizer, num_hidden_layers=layers))

@@ -1,4 +1,4 @@
-"""helpers.ppo: GAE and the clipped losses by hand, a toy task PPO must learn, and a SIGKILLed run resumed exactly."""
+"""helpers.rl.ppo: GAE and the clipped losses by hand, a toy task PPO must learn, and a SIGKILLed run resumed exactly."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import functools
 import pytest
 import torch
 
-from helpers import ppo
-from helpers.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
+from helpers.rl import ppo
+from helpers.rl.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
                          response_mask, value_loss)
 
 from .conftest import kill_after_first_publish, start_worker
@@ -117,7 +117,7 @@ def test_kl_controllers():
 
 @functools.lru_cache(maxsize=1)
 def toy_tokenizer():
-    from helpers.tokenizer import byte_level_bpe, to_transformers
+    from helpers.lm.tokenizer import byte_level_bpe, to_transformers
     from tests.conftest import SAMPLE
 
     return to_transformers(byte_level_bpe(SAMPLE, vocab_size=400))
@@ -127,12 +127,12 @@ def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None
               **overrides) -> ppo.PPOTrainer:
     """Tiny random-init policy (LoRA, lm_head included) and value model; two-token responses; reward = share of
     response tokens whose id is a multiple of 10 (a tenth of the vocabulary: ~0.1 for the random policy). `dtype`:
-    the frozen weights in that dtype, the trained ones in float32 (as helpers.models loads them on a GPU)."""
+    the frozen weights in that dtype, the trained ones in float32 (as helpers.lm.models loads them on a GPU)."""
     from peft import get_peft_model
 
-    from helpers.models import build_tiny_causal_lm, fp32_trainable, lora_config
-    from helpers.profiles import get_profile
-    from helpers.rewards import build_tiny_reward_model
+    from helpers.lm.models import build_tiny_causal_lm, fp32_trainable, lora_config
+    from helpers.env.profiles import get_profile
+    from helpers.lm.rewards import build_tiny_reward_model
     from tests.conftest import SAMPLE
 
     profile = get_profile("tiny")
@@ -222,8 +222,8 @@ def test_rollout_masks_tokens_after_eos_and_penalises_missing_eos(one_thread):
 def test_reward_model_path_scores_the_last_response_token(one_thread):
     """Without a reward function the reward is the value model with its adapter off (the reward model), read at the
     last token of prompt + response + the chat template's end of turn."""
-    from helpers.profiles import get_profile
-    from helpers.rewards import build_tiny_reward_model
+    from helpers.env.profiles import get_profile
+    from helpers.lm.rewards import build_tiny_reward_model
 
     trainer = build_toy(steps=1, max_new_tokens=12)
     with_eos_in_even_rows(trainer)
@@ -363,7 +363,7 @@ def test_checkpoint_of_another_lora_rank_is_set_aside(one_thread, tmp_path, caps
 def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
     from safetensors.torch import load_file
 
-    from helpers.checkpoints import latest_complete, step_of
+    from helpers.lm.checkpoints import latest_complete, step_of
 
     drive = tmp_path / "drive"
     full, full_log = start_worker(WORKER, tmp_path, "full", "--dest", str(tmp_path / "full-published"))  # the unbroken run

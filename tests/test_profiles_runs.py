@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from helpers import profiles, runs
+from helpers.env import profiles, runs
 
 
 def test_env_selects_profile(monkeypatch):

@@ -1,5 +1,5 @@
-"""A chapter prints nothing but its lesson (helpers.quiet): the checker finds every kind of noise and passes a clean
-lesson; `helpers.course` (make course, make rehearsal) saves finished progress bars, starts kernels that print
+"""A chapter prints nothing but its lesson (helpers.env.quiet): the checker finds every kind of noise and passes a clean
+lesson; `helpers.learner.course` (make course, make rehearsal) saves finished progress bars, starts kernels that print
 nothing to the terminal and fails on a noisy notebook; the trainers log as bars, not as dicts or `step=` lines."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from helpers.quiet import WIDGET_STATE, WIDGET_VIEW, finish_progress_bars, scan_cell_outputs, scan_notebook
+from helpers.env.quiet import WIDGET_STATE, WIDGET_VIEW, finish_progress_bars, scan_cell_outputs, scan_notebook
 from tests.test_ppo import one_thread  # noqa: F401  (a fixture: tiny models run fastest on one thread)
 
 
@@ -103,7 +103,7 @@ def test_step_lines_printed_one_output_each_are_one_stream():
 def test_progress_bars_saved_as_they_ended():
     """A tqdm widget keeps the text it was first sent ("0%"); its end lives in the saved widget state. Saved as it
     began it is a frozen bar; finish_progress_bars writes its end; a bar that stopped short stays reported; a bar
-    that was closed or hidden (leave=False, helpers.progress) is gone, as in a live notebook."""
+    that was closed or hidden (leave=False, helpers.env.progress) is gone, as in a live notebook."""
     states = {**tqdm_states("done", "Loading weights: 100%", 27, 27, " 27/27 [00:00<00:00, 3361.72it/s]"),
               **tqdm_states("short", "Generating:  40%", 2, 5, " 2/5 [00:03<00:04]"),
               **tqdm_states("nototal", "", 1, 1, "Map: 234 examples [00:00, 900 examples/s]"),
@@ -125,7 +125,7 @@ def test_progress_bars_saved_as_they_ended():
 
 
 def test_quiet_libraries_hides_library_deprecations_not_ours(tiny_model):
-    from helpers.quiet import quiet_libraries
+    from helpers.env.quiet import quiet_libraries
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -136,7 +136,7 @@ def test_quiet_libraries_hides_library_deprecations_not_ours(tiny_model):
 
 
 def test_reward_model_from_a_causal_lm_prints_no_load_report(tiny_model, tiny_tokenizer, tiny_profile, tmp_path, capfd):
-    from helpers.models import load_reward_model
+    from helpers.lm.models import load_reward_model
 
     tiny_model.save_pretrained(tmp_path / "lm")
     capfd.readouterr()
@@ -153,7 +153,7 @@ def test_trainer_logs_as_a_bar_not_as_dicts(tiny_model, tiny_tokenizer, tmp_path
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
-    from helpers.quiet import compact_progress
+    from helpers.env.quiet import compact_progress
 
     ids = tiny_tokenizer("The patient reports a headache.")["input_ids"]
     data = Dataset.from_dict({"input_ids": [ids] * 8, "labels": [ids] * 8})
@@ -187,10 +187,10 @@ def test_ppo_trains_with_a_bar_not_step_lines(capfd, one_thread):
 
 @pytest.mark.slow
 def test_course_saves_quiet_notebooks_and_fails_on_a_noisy_one(tmp_path, monkeypatch, capfd):
-    """Two notebooks through `python -m helpers.course`: the kernel says nothing on the terminal (no "Kernel is
+    """Two notebooks through `python -m helpers.learner.course`: the kernel says nothing on the terminal (no "Kernel is
     running over TCP without encryption"), a tqdm bar is saved as it ended (one closed with leave=False not at all),
     the notebook that writes to stderr fails the run with its cell named, each kernel is shut down with its notebook."""
-    from helpers import course
+    from helpers.learner import course
 
     quiet = new_notebook(cells=[new_code_cell("from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='work'):\n"
                                               "    pass\nfor _ in tqdm(range(3), desc='gone', leave=False):\n"

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from helpers import pins
+from helpers.env import pins
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -36,7 +36,7 @@ def code_of(nb_path) -> str:
 
 def test_environment_yml_is_derived_from_pyproject():
     assert (ROOT / "environment.yml").read_text() == pins.environment_yml(), \
-        "environment.yml is stale: run `python -m helpers.pins environment > environment.yml`"
+        "environment.yml is stale: run `python -m helpers.env.pins environment > environment.yml`"
 
 
 def test_installed_versions_match_pins():
@@ -131,7 +131,7 @@ def repository_copies(root: Path = ROOT) -> dict[str, str]:
 
 def test_repository_is_one_constant():
     """[tool.workbook].repository is the one source; `python tools/nb.py set-repo OWNER/NAME` rewrites the copies."""
-    from helpers.colab import colab_badge, repository
+    from helpers.env.colab import colab_badge, repository
 
     repo = pins.pyproject()["tool"]["workbook"]["repository"]
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repo)
@@ -147,7 +147,7 @@ def test_repository_is_one_constant():
 
 def test_makefile_installs_the_pinned_torch_first():
     makefile = (ROOT / "Makefile").read_text()
-    assert "torch==$(TORCH_PIN)" in makefile and "helpers.pins torch" in makefile
+    assert "torch==$(TORCH_PIN)" in makefile and "helpers.env.pins torch" in makefile
     assert makefile.index("torch==$(TORCH_PIN)") < makefile.index('-e ".[dev]"')
 
 
@@ -209,10 +209,10 @@ def _library_calls(tree: ast.AST):
                         yield obj, kw.arg
 
 
-SOURCES = NOTEBOOKS + sorted((ROOT / "helpers").glob("*.py"))
+SOURCES = NOTEBOOKS + sorted((ROOT / "helpers").rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_api_drift(path):
     """Every keyword we pass to a transformers/trl/peft class still exists in the pinned versions."""
     src = code_of(path) if path.suffix == ".ipynb" else path.read_text()

@@ -1,9 +1,9 @@
-"""A held-out reward change taken apart (helpers.rewards.reward_parts / reward_gain_sentence): the split is exact, and
+"""A held-out reward change taken apart (helpers.lm.rewards.reward_parts / reward_gain_sentence): the split is exact, and
 the sentence calls a gain made only of answers that end a hack."""
 
 import math
 
-from helpers.rewards import measure_table, reward_gain_sentence, reward_parts
+from helpers.lm.rewards import measure_table, reward_gain_sentence, reward_parts
 
 PENALTY = 3.0
 

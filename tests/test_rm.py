@@ -10,9 +10,9 @@ import shutil
 import pytest
 import torch
 
-from helpers.checkpoints import checkpoint_mismatch, latest_complete
-from helpers.profiles import get_profile
-from helpers.runs import find_output
+from helpers.lm.checkpoints import checkpoint_mismatch, latest_complete
+from helpers.env.profiles import get_profile
+from helpers.env.runs import find_output
 
 # Measured under tiny with the shipped pairs (a random-init tiny classifier, the profile's 60 steps at max_length
 # 512): 1.0 held out for seeds 42 and 1 (0.26 and 0.29 before training); at max_length 256 it was 0.875. Set with a
@@ -42,7 +42,7 @@ def test_pairwise_loss_formula():
 
 
 def test_tiny_reward_model_is_a_one_label_classifier(tiny_profile, tiny_tokenizer):
-    from helpers.rewards import build_tiny_reward_model, reward_scores
+    from helpers.lm.rewards import build_tiny_reward_model, reward_scores
 
     model = build_tiny_reward_model(tiny_profile, tiny_tokenizer, seed=0)
     assert model.config.num_labels == 1 and model.config.pad_token_id == tiny_tokenizer.pad_token_id
@@ -77,8 +77,8 @@ def test_held_out_pairwise_accuracy_is_well_above_chance(stage):
 
 
 def test_saved_reward_model_is_what_ppo_and_dpo_load(stage):
-    from helpers.models import load_reward_model
-    from helpers.rewards import reward_scores
+    from helpers.lm.models import load_reward_model
+    from helpers.lm.rewards import reward_scores
 
     stage.save()
     path = find_output("rm", stage.root)
@@ -103,6 +103,6 @@ def test_stage_runner(stage, tmp_path):
 
 
 def test_its_own_checkpoint_is_not_taken_for_another_run(stage):
-    """The guard that sets aside checkpoints of other settings (helpers.checkpoints.checkpoint_mismatch) must let this
+    """The guard that sets aside checkpoints of other settings (helpers.lm.checkpoints.checkpoint_mismatch) must let this
     stage's own published checkpoint resume (checked in the fixture, before a test merges the adapter)."""
     assert latest_complete(stage.publish_dir) is not None and stage.resume_problem is None

@@ -7,8 +7,8 @@ from dataclasses import replace
 import datasets
 import pytest
 
-from helpers import profiles, sources
-from helpers.rehearsal import build_mirror, medical_mirror_rows
+from helpers.env import profiles, sources
+from helpers.maintainer.rehearsal import build_mirror, medical_mirror_rows
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""helpers.sql_synth: template pairs that run, stay off the held-out queries, and work on a database never seen."""
+"""helpers.sql.synth: template pairs that run, stay off the held-out queries, and work on a database never seen."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from helpers import sql
-from helpers.sql_synth import TEMPLATES, query_key, synthesize
+from helpers.sql.synth import TEMPLATES, query_key, synthesize
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.evaluation import early_late
+from helpers.lm.evaluation import early_late
 from helpers.stages.pt import PTStage, group_texts
 from helpers.stages.sft import SFTStage
 
@@ -100,7 +100,7 @@ def test_packed_sequences_do_not_attend_across_examples(tiny_model, tiny_tokeniz
     """TRL's padding-free batch (one row + cu_seq_lens) with per-example SDPA equals running each example alone."""
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from helpers.packing import VARLEN, use_varlen_attention
+    from helpers.lm.packing import VARLEN, use_varlen_attention
 
     torch.manual_seed(0)
     a, b = torch.randint(5, 300, (7,)).tolist(), torch.randint(5, 300, (5,)).tolist()
@@ -124,7 +124,7 @@ def test_merged_logits_equal_base_plus_adapter(tiny_model, tiny_profile, tiny_to
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from helpers.models import lora_config, merge_and_save
+    from helpers.lm.models import lora_config, merge_and_save
 
     peft_model = get_peft_model(tiny_model, lora_config(tiny_profile, modules_to_save=["lm_head"]))
     torch.manual_seed(1)

@@ -29,10 +29,10 @@ def test_four_bit_yes_refuses_without_bitsandbytes(monkeypatch):
 def test_four_bit_refuses_a_base_that_loaded_in_16_bits(monkeypatch, tiny_profile, tiny_tokenizer):
     """bitsandbytes imports but the load gives 16-bit weights: an error, not a silent 16-bit measurement."""
     pytest.importorskip("bitsandbytes")
-    import helpers.models
-    from helpers.models import tiny_config
+    import helpers.lm.models
+    from helpers.lm.models import tiny_config
 
-    monkeypatch.setattr(helpers.models, "quantization_config", lambda profile: None)
+    monkeypatch.setattr(helpers.lm.models, "quantization_config", lambda profile: None)
     pieces = sft_pieces.Pieces.__new__(sft_pieces.Pieces)
     pieces.config, pieces.dtype, pieces.cuda = tiny_config(tiny_profile, tiny_tokenizer), torch.bfloat16, False
     with pytest.raises(SystemExit, match="did not load in 4 bits"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.tensorboard import ScalarLogger, notebook_cell, read_scalars, stage_log_dir, trainer_callback
+from helpers.env.tensorboard import ScalarLogger, notebook_cell, read_scalars, stage_log_dir, trainer_callback
 
 
 def test_scalar_logger_writes_ppo_logs(tmp_path):
@@ -58,7 +58,7 @@ def test_trainer_callback_writes_to_the_stage_folder(tmp_path, tiny_profile, tin
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments, default_data_collator
 
-    from helpers.models import build_tiny_causal_lm
+    from helpers.lm.models import build_tiny_causal_lm
 
     torch.set_num_threads(1)
     ids = tiny_tokenizer("The patient reports a headache and mild fever.")["input_ids"][:12]

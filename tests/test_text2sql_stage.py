@@ -7,13 +7,13 @@ import hashlib
 import pytest
 
 from helpers import sql
-from helpers.evaluation import early_late
+from helpers.lm.evaluation import early_late
 from helpers.stages.text2sql import Text2SQLStage, accuracy, fit_prompt, score
 
 
 def _seed_tokenizer(root):
     """A small byte-level BPE on the text2sql text, saved where a stage looks for 01's tokenizer (fast, offline)."""
-    from helpers.tokenizer import byte_level_bpe, to_transformers
+    from helpers.lm.tokenizer import byte_level_bpe, to_transformers
 
     tables = sql.load_tables()
     texts = [sql.schema_sentences(e) for e in tables.values()]
@@ -130,7 +130,7 @@ def test_headless_runner(stage, tmp_path, capsys):
 
 
 def test_rates_and_schema_format_per_profile(tiny_profile, tmp_path):
-    from helpers.profiles import get_profile
+    from helpers.env.profiles import get_profile
     from helpers.stages.text2sql import executable_rate, parse_rate
 
     rows = [{"kind": k, "match": k == "match"} for k in ("match", "wrong result", "execution error", "does not parse")]

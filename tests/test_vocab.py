@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, Qwen2Config
 
-from helpers.checkpoints import latest_complete
-from helpers.models import embedding_training, init_new_token_rows, lora_config, ties_embeddings, with_lora
-from helpers.tokenizer import extend
+from helpers.lm.checkpoints import latest_complete
+from helpers.lm.models import embedding_training, init_new_token_rows, lora_config, ties_embeddings, with_lora
+from helpers.lm.tokenizer import extend
 
 NEW = [" hypertension", " insulin", "高血压", "糖尿病"]
 SPARE_ROWS = 16  # like Qwen2.5: more embedding rows than tokens (151,936 vs 151,665)
@@ -77,8 +77,8 @@ def test_only_new_rows_train_and_the_merge_keeps_the_tie(tiny_profile, tiny_toke
 
 def test_pt_stage_on_a_pretrained_base_saves_small_checkpoints(tmp_path, tiny_profile, tiny_tokenizer, monkeypatch):
     """After a vocabulary extension, a PT checkpoint holds LoRA + the new rows, not two full embedding matrices."""
-    from helpers.checkpoints import checkpoint_mismatch
-    from helpers.runs import stage_output
+    from helpers.lm.checkpoints import checkpoint_mismatch
+    from helpers.env.runs import stage_output
     from helpers.stages.pt import PTStage
 
     base_dir = tmp_path / "base"
@@ -108,7 +108,7 @@ def test_pt_stage_on_a_pretrained_base_saves_small_checkpoints(tmp_path, tiny_pr
 
 def test_perplexity_of_a_half_precision_model_with_float32_trained_parts(tiny_profile, tiny_tokenizer):
     """bf16 base, float32 copies of embed_tokens/lm_head (modules_to_save, as fp16/bf16 training keeps them)."""
-    from helpers.evaluation import perplexity
+    from helpers.lm.evaluation import perplexity
 
     model = pretrained_like(tiny_tokenizer, tied=False).to(torch.bfloat16)
     peft_model = with_lora(model, lora_config(tiny_profile, modules_to_save=["embed_tokens", "lm_head"]))

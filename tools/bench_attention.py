@@ -4,11 +4,11 @@
 
 Rows of ~300-token conversations (lengths drawn uniformly from 100–500, cut at the row's end), 1 × 1024 and 1 × 4096
 tokens (TRL's padding-free layout: a batch of 4 packed rows of 1024 is one row of 4096), SmolLM2-135M's heads (9
-query, 3 key/value, dim 64) in float32 and bfloat16. Kernels: helpers.packing's `loop` (SDPA per example, Σ L² work)
+query, 3 key/value, dim 64) in float32 and bfloat16. Kernels: helpers.lm.packing's `loop` (SDPA per example, Σ L² work)
 and `padded` (one SDPA call over [examples, longest], n · longest² work), one SDPA call with the dense block-diagonal
 mask that transformers builds from position_ids ((Σ L)² work), and SDPA on jagged nested tensors. The figure is
 the fastest of `--reps` runs in CPU seconds of this process (steadier than wall time when other jobs share the
-cores; wall time is recorded too). helpers.packing picks its CPU kernel from these numbers.
+cores; wall time is recorded too). helpers.lm.packing picks its CPU kernel from these numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import helpers.packing as packing  # noqa: E402
+import helpers.lm.packing as packing  # noqa: E402
 
 HEADS, KV, DIM = 9, 3, 64
 
@@ -69,14 +69,14 @@ def kernels(lengths: list[int], dtype: torch.dtype, heads: tuple[int, int, int] 
         out = F.scaled_dot_product_attention(jagged(q), jagged(k), jagged(v), is_causal=True)
         return out.transpose(1, 2).values()[None]
 
-    return {"loop (helpers.packing, CPU)": helpers_kernel("loop"), "padded (helpers.packing, GPU)":
+    return {"loop (helpers.lm.packing, CPU)": helpers_kernel("loop"), "padded (helpers.lm.packing, GPU)":
             helpers_kernel("padded"), "dense block-diagonal mask": masked, "jagged nested tensors": nested}, (q, k, v)
 
 
 def measure(lengths: list[int], dtype: torch.dtype, reps: int) -> dict:
     """Fastest CPU and wall seconds per kernel (forward + backward), and its largest difference from the loop."""
     fns, leaves = kernels(lengths, dtype)
-    reference = fns["loop (helpers.packing, CPU)"]().detach().float()
+    reference = fns["loop (helpers.lm.packing, CPU)"]().detach().float()
     out: dict = {}
     for name, fn in fns.items():
         try:
@@ -103,7 +103,7 @@ def layer_and_head(pieces) -> dict:
     from trl.kernels import ChunkedLogProbFunction
     from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
 
-    from helpers.lm_head import per_token
+    from helpers.lm.lm_head import per_token
 
     p, c = pieces, pieces.config
     total, dev = sum(p.lengths), p.device
@@ -123,7 +123,7 @@ def layer_and_head(pieces) -> dict:
             out = per_token(hidden @ weight.t(), targets)
         out["log_probs"].sum().backward()
 
-    fns["head: full logits + fp32 log-softmax (helpers.lm_head)"] = logits
+    fns["head: full logits + fp32 log-softmax (helpers.lm.lm_head)"] = logits
     out: dict = {}
     for name, fn in fns.items():
         try:

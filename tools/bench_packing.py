@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from helpers.profiles import get_profile
+from helpers.env.profiles import get_profile
 from helpers.stages.sft import SFTStage
 
 OUT = Path(__file__).resolve().parent.parent / "benchmarks" / "packing_tiny_cpu.json"

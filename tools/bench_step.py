@@ -6,7 +6,7 @@ Four measurements of the same profile's SFT stage (03), each over `--steps` opti
 warm-up), one process, interleaved with nothing else:
 
 1. **trainer**: the stage as it trains — `SFTStage.load/build_model/build_trainer` (TRL's SFTTrainer, packing "bfd",
-   padding-free, helpers.packing's attention, helpers.lm_head's head), timed by a callback; real tokens per second.
+   padding-free, helpers.lm.packing's attention, helpers.lm.lm_head's head), timed by a callback; real tokens per second.
 2. **floor**: plain PyTorch on the same model, LoRA adapters and batches the trainer just trained on: forward with
    full logits, float32 cross-entropy on the labelled tokens, backward, AdamW step — no Trainer, no TRL.
 3. **unpacked**: the stage with `packing = False` (padded batches of whole conversations), same steps; its real
@@ -166,7 +166,7 @@ def markdown(report: dict) -> str:
     lines.append("")
     for key, v in report["verdicts"].items():
         lines.append(f"- {key.replace('_', ' ')}: {v['ratio']} (goal ≥ {v['goal']}): {'met' if v['met'] else 'MISSED'}")
-    lines.append(f"- trainer with helpers.lm_head vs TRL's fused head (before): {report['speedup_vs_trl_head']}×")
+    lines.append(f"- trainer with helpers.lm.lm_head vs TRL's fused head (before): {report['speedup_vs_trl_head']}×")
     if report.get("t4_micro_batch"):
         p = report["t4_micro_batch"]
         lines.append(f"- t4 micro-batch ({p['source']}): operators {p.get('before', {}).get('operators')} → "
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["WORKBOOK_BASE_MODEL"] = str(Path(args.model).resolve())
     import torch
 
-    from helpers.profiles import get_profile
+    from helpers.env.profiles import get_profile
 
     torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-# Qwen2.5-0.5B's body (helpers.standin.standin_config supplies the vocabulary shape, ids, rope, dtype).
+# Qwen2.5-0.5B's body (helpers.maintainer.standin.standin_config supplies the vocabulary shape, ids, rope, dtype).
 QWEN05_SHAPE = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
                     num_key_value_heads=2)
 COURSE = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
@@ -57,7 +57,7 @@ EVAL_TRIM = dict(n_prompts=1, n_eval=2, eval_limit=2)  # stage attributes that b
 def build_models(folder: Path, shape: dict | None = None) -> dict[str, Path]:
     """{"base", "sql"}: Qwen2.5-0.5B-shaped random models (bf16 safetensors, Qwen2.5's tokenizer; the SQL model with
     the Instruct tokenizer and generation defaults). `shape` overrides the body (default: Qwen2.5-0.5B's)."""
-    from helpers.standin import build_qwen_standin
+    from helpers.maintainer.standin import build_qwen_standin
 
     shape = QWEN05_SHAPE if shape is None else shape
     return {"base": build_qwen_standin(folder / "qwen2.5-0.5b-shape", **shape),
@@ -74,9 +74,9 @@ def course_env(models: dict[str, Path], profile: str) -> dict[str, str]:
 
 def build_tokenizer(run: Path) -> dict:
     """01's result, headless: the base tokenizer + the profile's domain tokens, saved where 02 looks for it."""
-    from helpers.profiles import get_profile
-    from helpers.runs import stage_output
-    from helpers.tokenizer import course_tokenizer
+    from helpers.env.profiles import get_profile
+    from helpers.env.runs import stage_output
+    from helpers.lm.tokenizer import course_tokenizer
 
     start = time.perf_counter()
     profile = get_profile()
@@ -95,7 +95,7 @@ def run_stage(name: str, run: Path, max_steps: int, batch_size: int | None = Non
     ends the stage: its error and traceback go into the row. `on_step(stage, step)` is called before each step."""
     from dataclasses import replace
 
-    from helpers.profiles import get_profile
+    from helpers.env.profiles import get_profile
     from helpers.stages import stage_class
 
     row: dict = {"stage": name, "steps": {}}
@@ -209,7 +209,7 @@ def measure_stage(run: Path, name: str) -> dict:
 
 def saves_in_full_run(profile_name: str, stage: str) -> int:
     """How many checkpoints a full run of the profile publishes for `stage` (one per save_steps and one at the end)."""
-    from helpers.profiles import get_profile
+    from helpers.env.profiles import get_profile
 
     s = get_profile(profile_name).stage(stage)
     return math.ceil(s.max_steps / (s.save_steps or s.max_steps))

@@ -6,7 +6,7 @@
     python tools/gpu_check.py --cpu-dry-run --out /tmp/dry.json [--stages tokenizer pt]   # the tool itself, on a CPU
     python tools/gpu_check.py --sft-pieces [--layers 24] [--rows 4] [--length 1024]       # what an SFT step costs
 
-For each profile it builds 01's tokenizer (helpers.tokenizer.course_tokenizer: the profile's 2000 domain tokens) and
+For each profile it builds 01's tokenizer (helpers.lm.tokenizer.course_tokenizer: the profile's 2000 domain tokens) and
 runs stages 02-07 in course order, each in its own process, with the profile's batch size, gradient accumulation and
 max_length and `--steps` optimizer steps. Per stage it records: peak GPU memory (torch.cuda.max_memory_allocated and
 max_memory_reserved, reset per stage and per step of the stage), seconds per optimizer step (median, the first step
@@ -193,7 +193,7 @@ def child_main(args) -> None:
     step = "construct"
     loaded_4bit = False
     try:
-        from helpers.profiles import get_profile
+        from helpers.env.profiles import get_profile
         from helpers.stages import stage_class
 
         profile = get_profile(args.profile)
@@ -271,9 +271,9 @@ def child_main(args) -> None:
         row["training"][name] = summary
     if stage is not None and hasattr(stage, "log_history") and stage.name == "ppo":
         seconds = [h["step_seconds"] for h in stage.log_history if "step_seconds" in h]
-        row["training"]["PPOTrainer (helpers.ppo)"] = timing_summary(seconds, ppo_tokens[-len(seconds):]
+        row["training"]["PPOTrainer (helpers.rl.ppo)"] = timing_summary(seconds, ppo_tokens[-len(seconds):]
                                                                      if seconds else [])
-    main_name = {"ppo": "PPOTrainer (helpers.ppo)"}.get(args.child)
+    main_name = {"ppo": "PPOTrainer (helpers.rl.ppo)"}.get(args.child)
     main = row["training"].get(main_name) if main_name else next(iter(row["training"].values()), None)
     if main:
         row.update({k: main.get(k) for k in ("seconds_per_step", "tokens_per_second", "tokens_per_step")})
@@ -295,9 +295,9 @@ def sft_pieces(args) -> int:
 
 def tokenizer_stage(run: Path) -> dict:
     """01, headless: the profile's base tokenizer extended with its domain tokens, saved where 02 looks."""
-    from helpers.profiles import get_profile
-    from helpers.runs import stage_output
-    from helpers.tokenizer import course_tokenizer
+    from helpers.env.profiles import get_profile
+    from helpers.env.runs import stage_output
+    from helpers.lm.tokenizer import course_tokenizer
 
     start = time.perf_counter()
     try:

@@ -69,8 +69,8 @@ REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 
 if str(ROOT) not in sys.path:
     sys.path.insert(1, str(ROOT))  # helpers, also without the editable install
-from helpers.colab import colab_badge  # noqa: E402
-from helpers.pins import pyproject  # noqa: E402
+from helpers.env.colab import colab_badge  # noqa: E402
+from helpers.env.pins import pyproject  # noqa: E402
 
 
 def _repository(root: Path) -> str:

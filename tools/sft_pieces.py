@@ -8,7 +8,7 @@ torch.profiler table. `--tiny-dims` keeps layers, modules, heads and tokens but 
 host-side cost that a fast GPU cannot hide. `--four-bit yes` loads the base in 4-bit NF4 (bitsandbytes; its CPU
 backend on a CPU) or stops with an error; it never measures a 16-bit base in its place.
 
-A CPU run counts what a T4 would launch: the attention kernel is the GPU's (helpers.packing's `padded`), TRL's head
+A CPU run counts what a T4 would launch: the attention kernel is the GPU's (helpers.lm.packing's `padded`), TRL's head
 compacts the labelled positions as on a Triton device, the 4-bit compute dtype is the autocast dtype (bf16 on a CPU,
 fp16 on a T4: no cast between them) and PEFT's 4-bit LoRA layers see autocast as on CUDA (cuda_like_autocast). The
 variants "PEFT's CPU branch" and "per-example SDPA loop" show what the CPU itself runs.
@@ -39,8 +39,8 @@ LEGACY = "sdpa_varlen_legacy"
 def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
     """Example lengths of the shipped SFT conversations (Qwen2.5's tokenizer and chat template), packed best-fit
     decreasing into `rows` rows of at most `length` tokens (longer examples cut), as TRL's "bfd" packing does."""
-    from helpers.data import load_records
-    from helpers.sources import shipped_path
+    from helpers.env.data import load_records
+    from helpers.env.sources import shipped_path
 
     lengths = []
     for messages in load_records(shipped_path("sft", "train"), "sft")["messages"]:
@@ -58,7 +58,7 @@ def packed_rows(tok, rows: int, length: int) -> list[list[int]]:
 
 
 def legacy_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, **kwargs):
-    """helpers.packing before issue 21: SDPA per example, boundaries read to the host (a sync) in every layer."""
+    """helpers.lm.packing before issue 21: SDPA per example, boundaries read to the host (a sync) in every layer."""
     import torch
     import torch.nn.functional as F
     from transformers.integrations.sdpa_attention import repeat_kv
@@ -72,19 +72,19 @@ def legacy_attention(module, query, key, value, attention_mask, dropout: float =
 
 
 def register_legacy() -> None:
-    """Make LEGACY an attention implementation (with helpers.packing's mask function)."""
+    """Make LEGACY an attention implementation (with helpers.lm.packing's mask function)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface
 
-    from helpers.packing import varlen_mask
+    from helpers.lm.packing import varlen_mask
 
     AttentionInterface.register(LEGACY, legacy_attention)
     AttentionMaskInterface.register(LEGACY, varlen_mask)
 
 
 def set_attention(model, kind: str) -> None:
-    """padded / loop: helpers.packing with that kernel; legacy: the old loop; sdpa: transformers' dense packed mask."""
-    import helpers.packing as packing
+    """padded / loop: helpers.lm.packing with that kernel; legacy: the old loop; sdpa: transformers' dense packed mask."""
+    import helpers.lm.packing as packing
 
     packing.PACKED_KERNEL = kind if kind in ("padded", "loop") else "auto"
     name = packing.VARLEN if kind in ("padded", "loop") else kind
@@ -137,7 +137,7 @@ class Pieces:
     def __init__(self, args):
         import torch
 
-        from helpers.standin import qwen_tokenizer, standin_config
+        from helpers.maintainer.standin import qwen_tokenizer, standin_config
         from drive_budget import QWEN05_SHAPE
 
         self.args = args
@@ -170,13 +170,13 @@ class Pieces:
         return batch, labels
 
     def build(self, quantized: bool, prepare: str = "ours"):
-        """The t4 stage's model: base (4-bit NF4 or 16-bit), prepared by helpers.models.prepare_4bit_base ("ours") or
+        """The t4 stage's model: base (4-bit NF4 or 16-bit), prepared by helpers.lm.models.prepare_4bit_base ("ours") or
         PEFT's prepare_model_for_kbit_training ("peft", before issue 21), LoRA r=16, trainable weights fp32."""
         import torch
         from transformers import AutoModelForCausalLM
 
-        from helpers.models import lora_config, prepare_4bit_base, quantization_config, with_lora
-        from helpers.profiles import get_profile
+        from helpers.lm.models import lora_config, prepare_4bit_base, quantization_config, with_lora
+        from helpers.env.profiles import get_profile
 
         torch.manual_seed(0)
         base = AutoModelForCausalLM.from_config(self.config, dtype=torch.float32)
@@ -206,22 +206,22 @@ class Pieces:
         that a T4, fp16 throughout, never makes)."""
         from dataclasses import replace
 
-        from helpers.profiles import get_profile
+        from helpers.env.profiles import get_profile
 
         return replace(get_profile("t4"), dtype=str(self.dtype).removeprefix("torch."))
 
     def head_loss(self, base, hidden, head: str):
         """TRL's fused head as on a T4 ("fused"; "log_probs" only; "fused-all": every position, no boolean index) or
-        full logits + fp32 log-softmax ("logits", helpers.lm_head)."""
+        full logits + fp32 log-softmax ("logits", helpers.lm.lm_head)."""
         from trl.kernels import ChunkedLogProbFunction
         from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
 
-        from helpers.lm_head import per_token
+        from helpers.lm.lm_head import per_token
 
         weight = base.get_output_embeddings().weight
         h, y = hidden[:, :-1], self.labels[:, 1:]
         mask = y != -100
-        if head == "logits":  # compact on a CPU (a boolean index would sync a GPU), as helpers.lm_head does
+        if head == "logits":  # compact on a CPU (a boolean index would sync a GPU), as helpers.lm.lm_head does
             compact = not self.cuda
             rows = h[mask] if compact else h.reshape(-1, h.size(-1))
             ys = y[mask] if compact else y.clamp(min=0).reshape(-1)
@@ -287,7 +287,7 @@ def variants(pieces: Pieces, only: list[str] | None = None) -> dict:
         "one SDPA call, transformers' dense block-diagonal mask": on("stage", attention="sdpa"),
         "fused head, log_probs only (no entropy / accuracy)": on("stage", head="log_probs"),
         "fused head over every position (no boolean index)": on("stage", head="fused-all"),
-        "full logits + fp32 log-softmax (helpers.lm_head, the CPU's head)": on("stage", head="logits"),
+        "full logits + fp32 log-softmax (helpers.lm.lm_head, the CPU's head)": on("stage", head="logits"),
         "no activation checkpointing": on("stage", checkpointing=False),
         "PEFT's CPU branch (no autocast seen: inputs cast to float32 and back)": on("stage", cpu_branch=True),
         "body only (no LM head)": on("stage", head="none"),

@@ -3,7 +3,7 @@
     python tools/tiny_effects.py [--profile tiny|cpu] [--seeds 42 1 2] [--out benchmarks/<profile>_effects.json]
 
 For each seed, every stage runs in a fresh run directory (tokenizer → pt → sft → rm → ppo → dpo → text2sql, the same
-steps the notebooks call) and its held-out metrics (helpers.course.HEADLINES) are read from metrics.json. The JSON
+steps the notebooks call) and its held-out metrics (helpers.learner.course.HEADLINES) are read from metrics.json. The JSON
 holds, per metric: the values before and after for every seed, the mean and standard deviation of the change, and
 whether it moves the right way by more than seed noise (every seed moves the right way, and the mean change is larger
 than one standard deviation of it). `make course` quotes the spread; notebooks quote it where they claim an effect.
@@ -32,8 +32,8 @@ REFERENCE = {"win_rate_vs_sft": 0.5, "rm_win_rate_vs_sft": 0.5}
 def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES, profile_name: str = "tiny") -> dict[str, dict]:
     """The training stages of `profile_name` with `seed`, in course order, in `root`; {stage: metrics}. (A stage whose
     predecessors are not run falls back to the base model, as in the notebooks.)"""
-    from helpers.profiles import get_profile
-    from helpers.runs import load_metrics
+    from helpers.env.profiles import get_profile
+    from helpers.env.runs import load_metrics
     from helpers.stages import stage_class
 
     profile = get_profile(profile_name)
@@ -46,7 +46,7 @@ def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES, profile_
 
 def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
     """Per stage and headline metric: values per seed, mean ± std of the change, and the verdict."""
-    from helpers.course import HEADLINES
+    from helpers.learner.course import HEADLINES
 
     out: dict = {}
     for stage, rows in HEADLINES.items():
@@ -89,7 +89,7 @@ def main() -> int:
         for seed in args.seeds:
             root = (args.run_root or Path(tmp)) / f"seed-{seed}"
             if args.summarise_only:
-                from helpers.runs import load_metrics
+                from helpers.env.runs import load_metrics
 
                 per_seed[seed] = {name: load_metrics(name, root) for name in args.stages
                                   if (root / name / "metrics.json").is_file()}

@@ -21,3 +21,18 @@ def stage_class(name: str):
         raise ValueError(f"unknown stage {name!r}; known: {', '.join(REGISTRY)}")
     module, cls = REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+# Layer 4 (on top of helpers.env, helpers.lm, helpers.rl and helpers.sql). The names notebooks and tests use, loaded on
+# first use: the stage classes (from REGISTRY) and the algorithms a chapter computes by hand next to the library.
+_EXPORTS = {**{spec.split(":")[1]: spec.split(":")[0] for spec in REGISTRY.values()},
+            "Stage": "helpers.stages.base", "group_texts": "helpers.stages.pt", "pairwise_loss": "helpers.stages.rm",
+            "completion_logps": "helpers.stages.dpo", "dpo_loss": "helpers.stages.dpo",
+            "score": "helpers.stages.text2sql", "fit_prompt": "helpers.stages.text2sql"}
+__all__ = ["REGISTRY", "stage_class", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 [--profile tiny|t4|ampere|rehearsal]
 
 Under `torchrun --nproc_per_node N -m helpers.stages ...` (or `accelerate launch -m helpers.stages ...`) the N
-processes join one process group first (helpers.distributed); --batch-size is then per process."""
+processes join one process group first (helpers.env.distributed); --batch-size is then per process."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="training and sampling seed (default 42)")
     parser.add_argument("--profile", help="tiny | t4 | ampere | rehearsal (default: WORKBOOK_PROFILE or detected)")
     args = parser.parse_args(argv)
-    from ..distributed import init_from_env, is_main, shutdown
-    from ..profiles import get_profile
-    from ..quiet import quiet_libraries
+    from ..env.distributed import init_from_env, is_main, shutdown
+    from ..env.profiles import get_profile
+    from ..env.quiet import quiet_libraries
 
     quiet_libraries()  # as the notebooks' setup cell does: no library-internal FutureWarnings or log lines
 

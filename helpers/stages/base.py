@@ -8,13 +8,13 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoints import PublishCallback, checkpoint_mismatch, resume_from, set_aside
-from ..distributed import barrier, broadcast_object, is_main, main_first
-from ..models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm, prepare_4bit_base
-from ..profiles import Profile, get_profile
-from ..quiet import compact_progress
-from ..tensorboard import stage_log_dir, trainer_callback
-from ..runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
+from ..lm.checkpoints import PublishCallback, checkpoint_mismatch, resume_from, set_aside
+from ..env.distributed import barrier, broadcast_object, is_main, main_first
+from ..lm.models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm, prepare_4bit_base
+from ..env.profiles import Profile, get_profile
+from ..env.quiet import compact_progress
+from ..env.tensorboard import stage_log_dir, trainer_callback
+from ..env.runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
 
 
 class Stage:
@@ -43,7 +43,7 @@ class Stage:
 
         Under torchrun every process runs every step (training is shared, evaluation is repeated: same weights, same
         seeds, same numbers) except `main_only_steps`, which write the final model: rank 0 runs them, the others wait
-        at a barrier. Metrics and checkpoints are written by rank 0 alone (helpers.runs, helpers.checkpoints)."""
+        at a barrier. Metrics and checkpoints are written by rank 0 alone (helpers.env.runs, helpers.lm.checkpoints)."""
         for step in self.steps:
             start = time.perf_counter()
             if is_main() or step not in self.main_only_steps:
@@ -71,7 +71,7 @@ class Stage:
         found = find_output("tokenizer", self.root)
         if found is not None:
             return AutoTokenizer.from_pretrained(found)
-        from ..tokenizer import course_tokenizer
+        from ..lm.tokenizer import course_tokenizer
 
         print("No tokenizer from 01_tokenizer in this run: building the course tokenizer now.")
         tok = course_tokenizer(self.profile)
@@ -109,7 +109,7 @@ class Stage:
 
     def prepare_vocabulary(self, model) -> None:
         """Fit `model` to the tokenizer. Loaded from the profile's base model, 01's added tokens get rows initialised
-        from their pieces (helpers.models.init_new_token_rows; their ids in self.new_token_ids); a previous stage's
+        from their pieces (helpers.lm.models.init_new_token_rows; their ids in self.new_token_ids); a previous stage's
         output has them trained already (only grown if a longer tokenizer came with it)."""
         self.new_token_ids = self.fit_vocabulary(model, self.base_source)
         if self.new_token_ids:
@@ -131,8 +131,8 @@ class Stage:
     def reward_model_or_standin(self):
         """04's reward model; without it (saying so) a stand-in whose score head is random — the input model as a
         classifier, fitted to this run's vocabulary — so that a stage opened alone still runs (its rewards are noise)."""
-        from ..models import load_reward_model
-        from ..rewards import build_tiny_reward_model
+        from ..lm.models import load_reward_model
+        from ..lm.rewards import build_tiny_reward_model
 
         found = find_output("rm", self.root)
         torch.manual_seed(self.seed)  # a stand-in's random head is the same every time it is built

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from ..evaluation import early_late
-from ..models import autocast_for, load_causal_lm, lora_config, merge_and_save
-from ..ppo import encode_prompts
-from ..runs import find_output
-from ..sources import course_records
+from ..lm.evaluation import early_late
+from ..lm.models import autocast_for, load_causal_lm, lora_config, merge_and_save
+from ..rl.ppo import encode_prompts
+from ..env.runs import find_output
+from ..env.sources import course_records
 from .base import Stage
 
 
@@ -123,7 +123,7 @@ class DPOStage(Stage):
     @torch.no_grad()
     def reference_logits(self, ids: torch.Tensor, attention: torch.Tensor, n: int) -> torch.Tensor:
         """03's model's logits for the last `n` positions (the KL reference of a policy loaded without adapter)."""
-        from ..ppo import response_logits
+        from ..rl.ppo import response_logits
 
         with self.reference():
             return response_logits(self.model, ids, attention, n)

@@ -1,4 +1,4 @@
-"""Stage 05: PPO on 03's chat model against 04's reward model (helpers.ppo), then TRL's GRPO for comparison."""
+"""Stage 05: PPO on 03's chat model against 04's reward model (helpers.rl.ppo), then TRL's GRPO for comparison."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import gc
 
 import torch
 
-from ..evaluation import generate_answers
-from ..models import (fp32_trainable, lora_config,
+from ..lm.evaluation import generate_answers
+from ..lm.models import (fp32_trainable, lora_config,
                       merge_and_save, prepare_4bit_base, with_lora)
-from ..ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
+from ..rl.ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
                    sample, sequence_scores, track_resources, turn_suffix)
-from ..distributed import is_main
-from ..quiet import compact_progress
-from ..tensorboard import ScalarLogger, stage_log_dir, trainer_callback
-from ..sources import course_records
+from ..env.distributed import is_main
+from ..env.quiet import compact_progress
+from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
+from ..env.sources import course_records
 from .base import Stage
 
 
@@ -257,7 +257,7 @@ class PPOStage(Stage):
         self.grpo_usage = usage
         self.grpo_log_history = self.grpo_trainer.state.log_history
         self.eval_grpo = self.measure(self.grpo_trainer.model, self.grpo_reward_model)
-        if is_main():  # for the run's scoreboard (helpers.scoreboard): GRPO's model beside PPO's
+        if is_main():  # for the run's scoreboard (helpers.learner.scoreboard): GRPO's model beside PPO's
             merge_and_save(self.grpo_trainer.model, self.tok, self.dir / "grpo_model", profile=self.profile,
                            base_source=self.base_source)
         self.save_metrics(grpo_reward=self.eval_grpo["reward"], grpo_rm_score=self.eval_grpo["raw_score"],
@@ -271,7 +271,7 @@ class PPOStage(Stage):
         memory = f"peak MB ({self.ppo_usage['memory']})"
         rows = {
             "03 (SFT, before)": dict(reward=self.eval_before["reward"], kl=self.eval_before["kl"]),
-            "PPO (helpers.ppo)": dict(reward=self.eval_after["reward"], kl=self.eval_after["kl"],
+            "PPO (helpers.rl.ppo)": dict(reward=self.eval_after["reward"], kl=self.eval_after["kl"],
                                       wall_s=self.ppo_usage["wall_s"], peak=self.ppo_usage["peak_mb"]),
             "GRPO (TRL)": dict(reward=self.eval_grpo["reward"], kl=self.eval_grpo["kl"],
                                wall_s=self.grpo_usage["wall_s"], peak=self.grpo_usage["peak_mb"]),

@@ -6,9 +6,9 @@ import math
 from functools import partial
 from itertools import chain
 
-from ..evaluation import perplexity
-from ..models import embedding_training, lora_config, merge_and_save, with_lora
-from ..sources import course_texts, has_cjk
+from ..lm.evaluation import perplexity
+from ..lm.models import embedding_training, lora_config, merge_and_save, with_lora
+from ..env.sources import course_texts, has_cjk
 from .base import Stage
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ..models import load_reward_model, lora_config, merge_and_save, torch_dtype, with_lora
-from ..rewards import build_tiny_reward_model, reward_scores
-from ..sources import course_records
+from ..lm.models import load_reward_model, lora_config, merge_and_save, torch_dtype, with_lora
+from ..lm.rewards import build_tiny_reward_model, reward_scores
+from ..env.sources import course_records
 from .base import Stage
 
 

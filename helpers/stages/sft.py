@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ..evaluation import answer_stats, assistant_loss
-from ..lm_head import full_logits_head
-from ..packing import use_varlen_attention
-from ..models import lora_config, merge_and_save, with_lora
-from ..sources import course_records
+from ..lm.evaluation import answer_stats, assistant_loss
+from ..lm.lm_head import full_logits_head
+from ..lm.packing import use_varlen_attention
+from ..lm.models import lora_config, merge_and_save, with_lora
+from ..env.sources import course_records
 from .base import Stage
 
 

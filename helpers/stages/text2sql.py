@@ -15,7 +15,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from .. import sql
-from ..models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
+from ..lm.models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
 from .base import Stage
 
 SCHEMA_FORMATS = ("sentences", "compact", "ddl")
@@ -36,8 +36,8 @@ def fit_prompt(tok, question: str, schema_text: str, budget: int) -> tuple[str, 
 def generate_sql(model, tok, prompts: list[str], max_new_tokens: int, batch_size: int = 16) -> list[str]:
     """Greedy completions of `prompts` (left-padded batches, stopping at EOS), cut to their first SQL statement. The
     model's generation_config (repetition penalty & co.) is ignored: argmax of the raw logits."""
-    from ..generation import generate_plain
-    from ..progress import progress
+    from ..lm.generation import generate_plain
+    from ..env.progress import progress
 
     model.eval()
     device = next(model.parameters()).device
@@ -230,7 +230,7 @@ class Text2SQLStage(Stage):
         them into many more pieces than this one does, which costs a tiny CPU run its
         steps and drops long pairs. The price of the stand-in: it knows these four schemas' names as whole tokens,
         which makes copying a column name easier than with a general code tokenizer."""
-        from ..tokenizer import byte_level_bpe, to_transformers
+        from ..lm.tokenizer import byte_level_bpe, to_transformers
 
         texts = [sql.build_prompt(ex["question"], self.schema_text(ex["db_id"])) + " " + ex["query"]
                  for ex in self.training_examples]
@@ -288,9 +288,9 @@ class Text2SQLStage(Stage):
         return self.examples["train"] + self.synthetic
 
     def synthesize(self) -> list[dict]:
-        """Template pairs (helpers.sql_synth) over the databases of the training questions, none repeating a dev gold
+        """Template pairs (helpers.sql.synth) over the databases of the training questions, none repeating a dev gold
         query: `synthetic_per_db` per database, else the profile's `synthetic_per_db` setting."""
-        from ..sql_synth import query_key, synthesize
+        from ..sql.synth import query_key, synthesize
 
         n = self.synthetic_per_db if self.synthetic_per_db is not None else self.settings.synthetic_per_db
         held_out = {query_key(ex["query"]) for ex in self.examples["dev"]}

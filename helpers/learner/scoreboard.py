@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from .evaluation import assistant_loss, perplexity
-from .models import init_new_token_rows, load_causal_lm
-from .profiles import Profile
-from .runs import find_output, shown, stage_dir
-from .sources import course_records, course_texts
+from ..lm.evaluation import assistant_loss, perplexity
+from ..lm.models import init_new_token_rows, load_causal_lm
+from ..env.profiles import Profile
+from ..env.runs import find_output, shown, stage_dir
+from ..env.sources import course_records, course_texts
 
 # (row, stage folder, model sub-folder) in the order the course builds them
 MODELS = (("base", None, None), ("pt", "pt", "model"), ("sft", "sft", "model"), ("ppo", "ppo", "model"),
@@ -63,9 +63,9 @@ def _model(folder: Path | str, profile: Profile, tok):
 
 def measure(model, tok, profile: Profile, reward_model, seed: int = 42) -> dict[str, float]:
     """The held-out measures of one model (see COLUMNS), on the first N_EVAL blocks, chats and prompts."""
-    from .ppo import encode_prompts
-    from .stages.pt import group_texts
-    from .stages.ppo import PPOStage, heldout_measure
+    from ..rl.ppo import encode_prompts
+    from ..stages.pt import group_texts
+    from ..stages.ppo import PPOStage, heldout_measure
 
     pt_len = profile.stage("pt").max_length
     ids = tok(course_texts(profile, "pt", "valid"), add_special_tokens=False)["input_ids"]
@@ -88,7 +88,7 @@ def scoreboard(root: Path, profile: Profile, seed: int = 42) -> dict[str, dict]:
     """{row: measures} for every saved model of the run, measured now unless cached for the same model files."""
     from transformers import AutoTokenizer
 
-    from .models import load_reward_model
+    from ..lm.models import load_reward_model
 
     path = Path(root) / FILE
     cache = json.loads(path.read_text()) if path.is_file() else {}

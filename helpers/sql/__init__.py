@@ -44,7 +44,14 @@ from typing import Any, Sequence
 import sqlglot
 from sqlglot import exp
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "text2sql"
+# Layer 3 (helpers.sql.synth, the template questions, sits beside it); `python -m helpers.sql` runs main().
+__all__ = ["DATA_DIR", "MAX_ROWS", "MAX_RESULT_BYTES", "MAX_VALUE_BYTES", "DEFAULT_TIMEOUT_S", "MODES",
+           "DEFAULT_MODE", "KINDS", "DENIED_FUNCTIONS", "UnsafeSQLError", "UnparsableSQLError", "ResultTooLarge",
+           "QueryTimeout", "build_databases", "spider_tables", "write_tables_json", "load_tables", "load_examples",
+           "schema_sentences", "schema_compact", "schema_ddl", "build_prompt", "extract_sql", "normalize_operators",
+           "check_readonly", "execute_readonly", "spider_postprocess", "remove_distinct", "replace_cur_year",
+           "results_equal", "has_top_level_order_by", "row_order_matters", "classify", "execution_match", "main"]
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "text2sql"
 MAX_ROWS = 10_000  # rows fetched at most; a larger result raises ResultTooLarge
 MAX_RESULT_BYTES = 16 * 2**20  # bytes fetched at most (text and blob lengths, 8 per number or NULL): ResultTooLarge
 MAX_VALUE_BYTES = 1_000_000  # SQLITE_LIMIT_LENGTH: the longest string or blob a query may build
@@ -557,12 +564,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {Path(args.src) / 'tables.json'} ({len(entries)} databases)")
         return
     if args.out is None:
-        from helpers.runs import stage_dir
+        from helpers.env.runs import stage_dir
 
         args.out = str(stage_dir("text2sql") / "database")
     for db_id, path in build_databases(args.src, args.out).items():
         print(f"{db_id}: {path}")
 
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
 from .models import autocast_for, tiny_config
-from .profiles import Profile
+from ..env.profiles import Profile
 
 
 def build_tiny_reward_model(profile: Profile, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> PreTrainedModel:

@@ -7,7 +7,7 @@ import math
 import torch
 
 from .generation import generate_plain
-from .progress import progress
+from ..env.progress import progress
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 DRIVE_ROOT = Path("/content/drive")
 DRIVE_RUNS = DRIVE_ROOT / "MyDrive" / "llm-workbook" / "runs"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # What each stage saves as its final output, where the next stage looks first.
 OUTPUTS = {
     "tokenizer": "tokenizer",  # PreTrainedTokenizerFast with a chat template

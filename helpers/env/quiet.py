@@ -4,7 +4,7 @@ show, a checker that finds it, and the switches that keep the libraries quiet.
 Noise is: anything on stderr (in a notebook), ANSI escape codes, machine paths (/work/..., /home/..., site-packages,
 .venv), Python or logging warnings, raw log dicts ({'loss': ..., 'epoch': ...}), streams of per-step `step=` lines,
 and progress bars saved frozen (a tqdm widget whose saved text shows less than 100 %, an HTML progress bar short of
-its end). `helpers.course` runs `scan_notebook` on every executed copy (so `make course` and `make rehearsal`, part
+its end). `helpers.learner.course` runs `scan_notebook` on every executed copy (so `make course` and `make rehearsal`, part
 of `make test`, fail on noise) and `finish_progress_bars` before saving one; the root conftest.py scans every cell
 nbval runs (`scan_cell_outputs`)."""
 
@@ -201,7 +201,7 @@ def finish_progress_bars(nb) -> int:
     A tqdm bar in a notebook is a widget: the output keeps the text the kernel sent when the bar appeared ("0%|"),
     for viewers without widgets (GitHub, nbviewer, a text editor), while its final state lives in the notebook's
     saved widget models. This rewrites each bar's text from its final state and drops the outputs of widgets that were
-    closed or hidden (tqdm's leave=False bars, helpers.progress: gone from a live notebook too). Returns the number of
+    closed or hidden (tqdm's leave=False bars, helpers.env.progress: gone from a live notebook too). Returns the number of
     outputs changed."""
     states = widget_states(nb)
     if states is None:
@@ -239,7 +239,7 @@ def quiet_libraries() -> None:
     """Silence what the libraries say about their own internals, not about the learner's code: FutureWarnings raised
     inside transformers, trl, peft and accelerate (e.g. peft reading transformers' deprecated
     `is_gradient_checkpointing`) and the loggers in QUIET_LOGGERS. Warnings raised by our own calls still show.
-    Called by the setup cell (helpers.colab.report_environment) and by `python -m helpers.stages`."""
+    Called by the setup cell (helpers.env.colab.report_environment) and by `python -m helpers.stages`."""
     import logging
     import warnings
 

@@ -5,7 +5,7 @@
   $TENSORBOARD_LOGGING_DIR, read once when the Trainer is built, else to <output_dir>/runs/<date>_<host> — a
   process-wide variable, and output_dir is the local work folder, not Drive. The callback returned here is the same
   TensorBoardCallback with its folder set, so each stage's curves land in its own folder on the run directory.
-- helpers.ppo.PPOTrainer: `ScalarLogger(log_dir)` is the `callback` of `train()`: called with each step's log dict.
+- helpers.rl.ppo.PPOTrainer: `ScalarLogger(log_dir)` is the `callback` of `train()`: called with each step's log dict.
 
 Tags are "train/<key>", as the Trainer writes them, so every stage's curves sit side by side in one TensorBoard:
 

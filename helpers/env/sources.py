@@ -17,7 +17,7 @@ from pathlib import Path
 from .profiles import Profile
 
 # The shipped samples; WORKBOOK_DATA_DIR points the course at your own files laid out the same way.
-DATA_DIR = Path(os.environ.get("WORKBOOK_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
+DATA_DIR = Path(os.environ.get("WORKBOOK_DATA_DIR") or Path(__file__).resolve().parents[2] / "data")
 SHIPPED = {
     ("pt", "train"): "pt/train.txt", ("pt", "valid"): "pt/valid.txt",
     ("general", "train"): "general/train.txt", ("general", "valid"): "general/valid.txt",

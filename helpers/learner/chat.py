@@ -1,11 +1,11 @@
 """Chat with every stage of a run: one prompt, each model's answer streamed side by side, scored by 04's reward model.
 
 The logic is plain functions (tested without a browser); `chat_widget(run_dir)` puts ipywidgets controls on top
-(Colab and JupyterLab, no custom JavaScript) and `python -m helpers.chat` does the same in a terminal:
+(Colab and JupyterLab, no custom JavaScript) and `python -m helpers.learner.chat` does the same in a terminal:
 
-    python -m helpers.chat --run-dir runs/course [--models sft,ppo,dpo] [--rm] [--greedy] [--prompt TEXT]
+    python -m helpers.learner.chat --run-dir runs/course [--models sft,ppo,dpo] [--rm] [--greedy] [--prompt TEXT]
 
-Decoding is helpers.generation's: the model's own generation_config (repetition penalty, top_k, ...) is blanked and
+Decoding is helpers.lm.generation's: the model's own generation_config (repetition penalty, top_k, ...) is blanked and
 only the learner's settings apply — temperature and top_p (with top_k off), or greedy argmax — so two stages are
 compared under the same rule. Every answer stops at `<|im_end|>` (the end of an assistant turn in our ChatML
 template) or at the tokenizer's own EOS, or after max_new_tokens.
@@ -22,10 +22,10 @@ from typing import Callable
 
 import torch
 
-from .generation import blank_generation_config, neutral_generation_config
-from .models import autocast_for
-from .runs import find_output
-from .templates import EOS
+from ..lm.generation import blank_generation_config, neutral_generation_config
+from ..lm.models import autocast_for
+from ..env.runs import find_output
+from ..lm.templates import EOS
 
 # The run's chat models in course order: key -> label. "base" is the profile's base model (a hub id or a folder).
 STAGES = {"base": "base model", "pt": "02 PT", "sft": "03 SFT", "ppo": "05 PPO", "dpo": "06 DPO",
@@ -77,7 +77,7 @@ def available_models(run_dir: str | Path, profile=None, include_base: bool = Tru
     found: dict[str, str] = {}
     if include_base:
         if profile is None:
-            from .profiles import get_profile
+            from ..env.profiles import get_profile
 
             profile = get_profile()
         if profile.base_model:
@@ -97,7 +97,7 @@ def reward_model_path(run_dir: str | Path) -> Path | None:
 
 def _profile(profile):
     if profile is None:
-        from .profiles import get_profile
+        from ..env.profiles import get_profile
 
         return get_profile()
     return profile
@@ -107,7 +107,7 @@ def load_chat_model(key: str, source: str | Path, profile=None) -> ChatModel:
     """A causal LM and its own tokenizer (each stage saved the tokenizer it trained with), in the profile's dtype."""
     from transformers import AutoTokenizer
 
-    from .models import load_causal_lm
+    from ..lm.models import load_causal_lm
 
     profile = _profile(profile)
     tokenizer = AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
@@ -121,10 +121,10 @@ def load_chat_models(sources: dict[str, str | Path], profile=None) -> dict[str, 
 
 
 def load_rm(run_dir: str | Path, profile=None) -> ChatModel | None:
-    """04's reward model with its tokenizer (helpers.models.load_reward_model), or None when the run has none."""
+    """04's reward model with its tokenizer (helpers.lm.models.load_reward_model), or None when the run has none."""
     from transformers import AutoTokenizer
 
-    from .models import load_reward_model
+    from ..lm.models import load_reward_model
 
     path = reward_model_path(run_dir)
     if path is None:
@@ -146,7 +146,7 @@ def stop_token_ids(tokenizer) -> list[int]:
 
 
 def generation_config(tokenizer, settings: ChatSettings):
-    """helpers.generation's neutral config with the learner's settings set explicitly: greedy, or sampling from
+    """helpers.lm.generation's neutral config with the learner's settings set explicitly: greedy, or sampling from
     softmax(logits / temperature) cut to the top_p nucleus (top_k off); stop at stop_token_ids."""
     config = neutral_generation_config(tokenizer, do_sample=not settings.greedy,
                                        temperature=max(float(settings.temperature), 1e-5),
@@ -215,8 +215,8 @@ def answer(model, tokenizer, messages: list[dict], settings: ChatSettings | None
 
 # ---- every model, and the reward model
 def score(rm: ChatModel, messages: list[dict], answers: list[str]) -> list[float]:
-    """The reward model's score of each answer to `messages` (helpers.rewards.reward_scores)."""
-    from .rewards import reward_scores
+    """The reward model's score of each answer to `messages` (helpers.lm.rewards.reward_scores)."""
+    from ..lm.rewards import reward_scores
 
     return reward_scores(rm.model, rm.tokenizer, [messages] * len(answers), answers)
 
@@ -392,7 +392,7 @@ def _print_rows(rows: list[Answer]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.chat", description="Chat with every stage of a run.")
+    parser = argparse.ArgumentParser(prog="python -m helpers.learner.chat", description="Chat with every stage of a run.")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--models", default="", help=f"comma-separated, of {','.join(STAGES)} (default: all found)")
     parser.add_argument("--rm", action="store_true", help="score (and rank) the answers with 04's reward model")
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from transformers.utils import logging as hf_logging
 
-    from .profiles import get_profile
+    from ..env.profiles import get_profile
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar per model between the answers
 

@@ -9,7 +9,7 @@ import torch
 from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel,
                           PreTrainedTokenizerBase, Qwen2Config)
 
-from .profiles import Profile
+from ..env.profiles import Profile
 
 # Every linear layer of the decoder blocks, by the names the common families give them (PEFT takes the ones a model
 # has): Llama / Qwen / Mistral / Gemma, GPT-NeoX / Pythia, GPT-2 / GPT-J / Falcon, Phi. Output and score heads are

@@ -110,7 +110,7 @@ def pin_warnings(extras: tuple[str, ...] = COLAB_EXTRAS) -> list[str]:
 def quiet_library_deprecations() -> None:
     """Silence FutureWarnings raised *inside* transformers, trl, peft and accelerate (e.g. one library calling another's
     deprecated attribute) and library log lines about their own internals: they are not about the learner's code, and
-    they would bury the outputs a chapter is about. Warnings raised by our own calls still show (helpers.quiet)."""
+    they would bury the outputs a chapter is about. Warnings raised by our own calls still show (helpers.env.quiet)."""
     from .quiet import quiet_libraries
 
     quiet_libraries()

@@ -177,7 +177,7 @@ def exact_round_trip(tok: Tokenizer, texts: Sequence[str]) -> float:
 
 def course_tokenizer(profile) -> PreTrainedTokenizerBase:
     """Headless version of notebook 01's result: the base tokenizer extended with domain tokens, with template."""
-    from .sources import course_texts
+    from ..env.sources import course_texts
 
     domain_train = course_texts(profile, "pt", "train", profile.tokenizer_docs)
     if profile.base_model:

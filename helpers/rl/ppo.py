@@ -21,7 +21,7 @@ the score head (peft `modules_to_save`). With that adapter disabled the same net
 one backbone serves reward and value, as the policy's backbone serves policy and reference.
 
 Sampling draws from exactly softmax(logits / T) of the policy, the distribution whose log-probs PPO computes: the
-model's own generation_config (repetition penalty, top-k, ...) is ignored (helpers.generation).
+model's own generation_config (repetition penalty, top-k, ...) is ignored (helpers.lm.generation).
 
 Precision: a model that holds float16/bfloat16 weights runs its forward passes under autocast in that dtype (its
 float32 LoRA weights and value head copy stay float32); log-probs, values, rewards, advantages and losses are float32.
@@ -30,11 +30,11 @@ gradients overflowed is skipped and the scale lowered. A loss that is itself inf
 NonFiniteLossError before the optimizer steps.
 
 Checkpoints: `<output_dir>/checkpoint-<step>/` holds both adapters (policy/, value/), the optimizer, the gradient
-scaler, the step, β, the log and the RNG state, and is published with helpers.checkpoints.publish; `train()` resumes
+scaler, the step, β, the log and the RNG state, and is published with helpers.lm.checkpoints.publish; `train()` resumes
 from latest_complete. Each step's randomness (sampling, minibatch order) is seeded from (seed, step), so a resumed run
 repeats the uninterrupted one exactly.
 
-Several processes (`torchrun --nproc_per_node N`, helpers.distributed), data parallel as the Trainer's DDP: every
+Several processes (`torchrun --nproc_per_node N`, helpers.env.distributed), data parallel as the Trainer's DDP: every
 process holds the whole policy and value model and rolls out its own `batch_size` prompts (rank r takes the r-th
 share of the step's global batch of batch_size × N prompts, so batch_size is per process and the batch grows with N);
 its sampling is seeded from (seed, step, rank). The gradients of the trained weights are averaged over the processes
@@ -57,9 +57,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
+from ..env.distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
                           broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
-from .models import autocast_for, half_dtype
+from ..lm.models import autocast_for, half_dtype
 
 RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
 
@@ -240,7 +240,7 @@ def positions(attention_mask: torch.Tensor) -> torch.Tensor:
 def make_value_model(reward_model, lora):
     """The value model: `reward_model` with a LoRA adapter and a trainable float32 copy of its score head. With the
     adapter disabled it is the unchanged reward model. Each score head casts its input to its own dtype."""
-    from .models import with_lora
+    from ..lm.models import with_lora
 
     model = with_lora(reward_model, lora)
     for head in _inner(model).score.modules():
@@ -282,7 +282,7 @@ def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
     """Sample one response per prompt from softmax(logits / temperature), whatever the model's generation_config
     says (seeded, without touching the global RNG; greedy when seed is None); (query, query mask, responses padded
     to max_new_tokens with pad after EOS)."""
-    from .generation import generate_plain
+    from ..lm.generation import generate_plain
 
     device = next(policy.parameters()).device
     query, query_mask = left_pad(prompts, tokenizer.pad_token_id, device)
@@ -306,8 +306,8 @@ class PPOTrainer:
 
     The reward is `reward_fn(prompt_ids, response_ids)` when given, else the value model with its adapter disabled
     (the reward model it was made from), read at the last token of prompt + response (+ `reward_suffix` after an
-    EOS, see turn_suffix). `log_history` holds one dict per step (helpers.plots.plot_curves reads it). Under torchrun
-    it joins the process group (helpers.distributed) and every process starts from rank 0's trained weights.
+    EOS, see turn_suffix). `log_history` holds one dict per step (helpers.env.plots.plot_curves reads it). Under torchrun
+    it joins the process group (helpers.env.distributed) and every process starts from rank 0's trained weights.
     """
 
     def __init__(self, policy, value_model, tokenizer, prompts: Sequence[list[int]], config: PPOConfig,
@@ -515,8 +515,8 @@ class PPOTrainer:
         into rng_state_<rank>.pt) while the others wait."""
         if self.output_dir is None:
             return None
-        from .checkpoints import publish
-        from .runs import shown
+        from ..lm.checkpoints import publish
+        from ..env.runs import shown
 
         folder = self.output_dir / f"checkpoint-{self.global_step}"
         rng = {"torch": torch.get_rng_state()}
@@ -547,8 +547,8 @@ class PPOTrainer:
     def resume(self) -> str | None:
         """Load the newest complete published checkpoint (copied into output_dir first); its path, or None. Under
         torchrun rank 0 finds and copies it and every process loads that one."""
-        from .checkpoints import checkpoint_mismatch, resume_from, set_aside
-        from .runs import shown
+        from ..lm.checkpoints import checkpoint_mismatch, resume_from, set_aside
+        from ..env.runs import shown
 
         if self.output_dir is None or self.publish_dir is None:
             return None
@@ -569,7 +569,7 @@ class PPOTrainer:
         from peft import set_peft_model_state_dict
         from peft.utils import load_peft_weights
 
-        from .runs import shown
+        from ..env.runs import shown
 
         folder = Path(path)
         for name, model in (("policy", self.policy), ("value", self.value_model)):

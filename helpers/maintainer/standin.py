@@ -10,7 +10,7 @@ cannot reach. This module builds a local folder with the same *interface*:
   tiny body (hidden 64, 2 layers), about 20 MB;
 - Qwen2.5-0.5B's `generation_config.json`, or with `instruct=True` Qwen2.5-0.5B-Instruct's sampling defaults.
 
-    python -m helpers.standin OUT_DIR [--instruct] [--seed N] [--force]
+    python -m helpers.maintainer.standin OUT_DIR [--instruct] [--seed N] [--force]
 
 Building is deterministic (same parameters → byte-identical `model.safetensors`) and skipped when `OUT_DIR` already
 holds a complete build of the same parameters (`standin.json`, written last, records them).
@@ -232,7 +232,7 @@ def build_qwen_standin(path: str | Path, *, instruct: bool = False, seed: int = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helpers.standin", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.maintainer.standin", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--instruct", action="store_true", help="mirror Qwen2.5-0.5B-Instruct (eos, sampling)")
     parser.add_argument("--seed", type=int, default=0)

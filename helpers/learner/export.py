@@ -14,9 +14,9 @@ tokenizer after 01 added domain tokens (the added tokens change the hash) are no
 ByteLevel with its built-in regex is llama.cpp's "gpt-2", Qwen2's Split regex + ByteLevel is "qwen2". The converter
 runs unchanged in a subprocess; only when its hash lookup fails does that name answer instead.
 
-    python -m helpers.export gguf MODEL_DIR OUT.gguf [--outtype f16|q8_0|bf16|f32]
-    python -m helpers.export ollama MODEL_DIR OUT_DIR [--outtype q8_0]   # model.gguf + Modelfile
-    python -m helpers.export fetch-converter                              # fill the cache (e.g. in `make setup`)
+    python -m helpers.learner.export gguf MODEL_DIR OUT.gguf [--outtype f16|q8_0|bf16|f32]
+    python -m helpers.learner.export ollama MODEL_DIR OUT_DIR [--outtype q8_0]   # model.gguf + Modelfile
+    python -m helpers.learner.export fetch-converter                              # fill the cache (e.g. in `make setup`)
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .templates import BOS, EOS, PAD, SYSTEM_PROMPT
+from ..lm.templates import BOS, EOS, PAD, SYSTEM_PROMPT
 
-from .pins import pyproject
-from .runs import cache_root
+from ..env.pins import pyproject
+from ..env.runs import cache_root
 
 CONVERTER_PIN = pyproject()["tool"]["workbook"]["llama_cpp_converter"]  # pinned in pyproject, like every version
 CONVERTER_PACKAGE, CONVERTER_VERSION = CONVERTER_PIN.split("==")
@@ -72,7 +72,7 @@ def converter_dir(download: bool = True, quiet: bool = False) -> Path:
     if _is_converter(folder):
         return folder
     if not download:
-        raise ExportError(f"llama.cpp's converter is not in {folder}; run `python -m helpers.export fetch-converter`")
+        raise ExportError(f"llama.cpp's converter is not in {folder}; run `python -m helpers.learner.export fetch-converter`")
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         if not quiet:
@@ -193,7 +193,7 @@ def to_gguf(model_dir: str | Path, out_path: str | Path, outtype: str = "f16", n
 
 
 # ---- Ollama
-# Ollama's Go template of the course's ChatML (helpers.templates.CHAT_TEMPLATE): every message as
+# Ollama's Go template of the course's ChatML (helpers.lm.templates.CHAT_TEMPLATE): every message as
 # <|im_start|>ROLE\nCONTENT<|im_end|>\n, then the generation prompt. Ollama puts SYSTEM first as a system message.
 OLLAMA_TEMPLATE = (f"{{{{- range .Messages }}}}{BOS}{{{{ .Role }}}}\n{{{{ .Content }}}}{EOS}\n"
                    f"{{{{ end }}}}{BOS}assistant\n")
@@ -246,7 +246,7 @@ def describe(gguf_path: str | Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helpers.export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.learner.export", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gguf", help="convert a saved model folder to one GGUF file")
     g.add_argument("model_dir")

@@ -1,0 +1,30 @@
+"""Tools for the learner (layer 5, on top of the stages): chat with every stage (`chat`), export to GGUF /
+Ollama (`export`), every saved model on the same held-out measures (`scoreboard`) and `make course` (`course`).
+
+The names below are the ones notebooks and tests use, importable from here (loaded on first use, so importing this
+package costs nothing); each lives in the submodule named in `_EXPORTS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Answer": "chat", "ChatSettings": "chat", "as_records": "chat", "available_models": "chat", "chat_widget": "chat",
+    "compare": "chat", "load_chat_models": "chat", "load_rm": "chat",
+    "HEADLINES": "course", "headline_rows": "course", "quoted_effect": "course",
+    "converter_available": "export", "describe": "export", "write_ollama": "export",
+    "COLUMNS": "scoreboard", "N_EVAL": "scoreboard", "figure": "scoreboard", "table": "scoreboard",
+    # scoreboard() itself: helpers.learner.scoreboard.scoreboard (here the name is the submodule's)
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
