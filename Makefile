@@ -38,9 +38,11 @@ test: $(STAMP)
 	$(MAKE) smoke
 
 # The learner's GPU path rehearsed on a CPU: bf16, a Qwen2.5-shaped stand-in (real tokenizer, tied 151,936-row
-# embedding), hub data through the hub code path from a local mirror (helpers.maintainer.rehearsal builds both on first use).
+# embedding), hub data through the hub code path from a local mirror; helpers.maintainer.rehearsal builds both first
+# (once: they are kept in runs/rehearsal-assets; the mirror is rebuilt when the shipped samples change).
 rehearsal: $(STAMP)
 	rm -rf runs/rehearsal
+	$(OFFLINE) $(BIN)/python -m helpers.maintainer.rehearsal
 	$(OFFLINE) $(HEADLESS) WORKBOOK_PROFILE=rehearsal WORKBOOK_RUN_DIR=$(CURDIR)/runs/rehearsal \
 	  $(BIN)/python -m helpers.learner.course $(NOTEBOOKS) --timeout 900
 

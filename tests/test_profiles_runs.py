@@ -116,3 +116,37 @@ def test_env_overrides_base_model_and_data_source(monkeypatch):
     monkeypatch.setenv("WORKBOOK_DATA_SOURCE", "internet")
     with pytest.raises(ValueError, match="shipped"):
         profiles.get_profile()
+
+
+def _files(folder):
+    return sorted(p for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_rehearsal_lookup_builds_nothing(monkeypatch, tmp_path):
+    """Profiles are data: the rehearsal profile names its assets' folders; `python -m helpers.maintainer.rehearsal`
+    builds them. Looked up before that, it says which command to run (and writes nothing)."""
+    for var in ("WORKBOOK_BASE_MODEL", "WORKBOOK_SQL_MODEL", "WORKBOOK_DATA_SOURCE", "WORKBOOK_SMOKE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path / "repo")
+    with pytest.raises(FileNotFoundError, match="python -m helpers.maintainer.rehearsal"):
+        profiles.get_profile("rehearsal")
+    assert _files(tmp_path) == []
+    assets = profiles.rehearsal_assets()
+    for folder in assets.values():
+        folder.mkdir(parents=True)
+    before = _files(tmp_path)
+    p = profiles.get_profile("rehearsal")
+    assert (p.base_model, p.sql_model, p.hub_mirror) == tuple(str(assets[k]) for k in ("base", "sql", "mirror"))
+    assert _files(tmp_path) == before and not profiles.unbuilt_assets(p)
+
+
+def test_rehearsal_with_its_models_and_data_overridden_needs_no_assets(monkeypatch, tmp_path):
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setenv("WORKBOOK_BASE_MODEL", "some/base")
+    monkeypatch.setenv("WORKBOOK_SQL_MODEL", "some/sql")
+    monkeypatch.setenv("WORKBOOK_DATA_SOURCE", "shipped")
+    p = profiles.get_profile("rehearsal")
+    assert (p.base_model, p.sql_model, p.data_source) == ("some/base", "some/sql", "shipped")
+    monkeypatch.delenv("WORKBOOK_DATA_SOURCE")
+    with pytest.raises(FileNotFoundError, match="hub"):  # the mirror is still needed for hub data
+        profiles.get_profile("rehearsal")

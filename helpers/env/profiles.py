@@ -5,14 +5,16 @@ in float32 on the shipped data, minutes per stage. `tiny` (random init, seconds 
 
 `rehearsal` is the GPU path (ampere: bf16, hub data layout, a Qwen2.5-shaped model) rehearsed on a CPU without the hub:
 a local stand-in for Qwen2.5-0.5B (its real tokenizer, tied 151,936-row embeddings, a tiny random body) and the hub's
-files served from a local mirror, both built on first use (helpers.maintainer.rehearsal). `make test` runs every notebook
-under it, so dtype, device, tied-embedding and data-format failures show up in CI.
+files served from a local mirror, built by an explicit step (`python -m helpers.maintainer.rehearsal`, which
+`make rehearsal` runs first; looking the profile up builds nothing). `make test` runs every notebook under it, so
+dtype, device, tied-embedding and data-format failures show up in CI.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 PROFILES = ("cpu", "tiny", "t4", "ampere", "rehearsal")
 STAGES = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
@@ -215,6 +217,17 @@ def detect() -> str:
     return "t4" if major < 8 else "ampere"
 
 
+def rehearsal_assets(folder: Path | None = None) -> dict[str, Path]:
+    """Where the rehearsal profile's base model, SQL model and hub mirror live: {"base", "sql", "mirror"}. Data only:
+    `python -m helpers.maintainer.rehearsal` builds them (make rehearsal does)."""
+    if folder is None:
+        from .runs import REPO_ROOT
+
+        folder = REPO_ROOT / "runs" / "rehearsal-assets"
+    return {"base": folder / "qwen2.5-0.5b-standin", "sql": folder / "qwen2.5-coder-0.5b-instruct-standin",
+            "mirror": folder / "hub"}
+
+
 def get_profile(name: str | None = None) -> Profile:
     """The profile named, else WORKBOOK_PROFILE, else the one detected from the hardware.
 
@@ -226,10 +239,8 @@ def get_profile(name: str | None = None) -> Profile:
     if name not in _BY_NAME:
         raise ValueError(f"unknown profile {name!r}: WORKBOOK_PROFILE must be one of {', '.join(PROFILES)}")
     profile = _BY_NAME[name]
-    if name == "rehearsal":
-        from ..maintainer.rehearsal import ensure_assets
-
-        assets = ensure_assets()
+    if name == "rehearsal":  # looking up builds nothing: the assets come from an explicit step (unbuilt_assets)
+        assets = rehearsal_assets()
         profile = replace(profile, base_model=str(assets["base"]), sql_model=str(assets["sql"]),
                           hub_mirror=str(assets["mirror"]))
     if name == "cpu" and not os.environ.get("WORKBOOK_BASE_MODEL"):
@@ -248,4 +259,18 @@ def get_profile(name: str | None = None) -> Profile:
         if source not in ("shipped", "hub"):
             raise ValueError(f"WORKBOOK_DATA_SOURCE must be 'shipped' or 'hub', not {source!r}")
         profile = replace(profile, data_source=source)
+    unbuilt = unbuilt_assets(profile)
+    if unbuilt:
+        raise FileNotFoundError(f"the rehearsal profile's assets are not built ({', '.join(unbuilt)}): run "
+                                "`python -m helpers.maintainer.rehearsal` first (make rehearsal does)")
     return profile
+
+
+def unbuilt_assets(profile: Profile) -> list[str]:
+    """The rehearsal assets `profile` uses (its models unless overridden, its mirror when it reads the hub) that are
+    not built yet."""
+    if profile.name != "rehearsal":
+        return []
+    assets = {str(p) for p in rehearsal_assets().values()}
+    used = [profile.base_model, profile.sql_model, profile.hub_mirror if profile.data_source == "hub" else None]
+    return [p for p in used if p in assets and not Path(p).is_dir()]

@@ -1,10 +1,13 @@
-"""Assets of the `rehearsal` profile, built on first use: Qwen2.5-shaped stand-in models and a local hub mirror.
+"""Assets of the `rehearsal` profile, built by an explicit step: Qwen2.5-shaped stand-in models and a local hub mirror.
 
 The mirror holds shibing624/medical's files under their real names, with the hub's columns (pretrain `text`;
 finetune `instruction` / `input` / `output`; reward `question` / `response_chosen` / `response_rejected`), written
 from this course's own shipped samples: a few hundred rows per file, so the hub code path runs offline.
 
     python -m helpers.maintainer.rehearsal [FOLDER]      # build (or check) the assets; prints where they are
+
+`make rehearsal` runs it before the notebooks; helpers.env.profiles.rehearsal_assets says where they live, so looking
+up the profile builds nothing.
 """
 
 from __future__ import annotations
@@ -14,10 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..env.runs import REPO_ROOT
+from ..env.profiles import rehearsal_assets
 from ..env.sources import MEDICAL, SHIPPED, has_cjk, shipped_path
 
-ASSETS = REPO_ROOT / "runs" / "rehearsal-assets"
 _MIRROR_FORMAT = 1
 
 
@@ -76,15 +78,16 @@ def build_mirror(folder: Path) -> Path:
     return folder
 
 
-def ensure_assets(folder: Path = ASSETS) -> dict[str, Path]:
-    """The rehearsal's base model, SQL model and hub mirror, built if missing: {"base", "sql", "mirror"}."""
+def ensure_assets(folder: Path | None = None) -> dict[str, Path]:
+    """The rehearsal's base model, SQL model and hub mirror, built if missing: {"base", "sql", "mirror"} (in `folder`,
+    else where the profile looks: runs/rehearsal-assets)."""
     from .standin import build_qwen_standin
 
-    return {"base": build_qwen_standin(folder / "qwen2.5-0.5b-standin"),
-            "sql": build_qwen_standin(folder / "qwen2.5-coder-0.5b-instruct-standin", instruct=True),
-            "mirror": build_mirror(folder / "hub")}
+    where = rehearsal_assets(folder)
+    return {"base": build_qwen_standin(where["base"]), "sql": build_qwen_standin(where["sql"], instruct=True),
+            "mirror": build_mirror(where["mirror"])}
 
 
 if __name__ == "__main__":
-    for role, path in ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else ASSETS).items():
+    for role, path in ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None).items():
         print(f"{role}: {path}")
