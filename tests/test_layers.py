@@ -5,6 +5,7 @@ it started. The checker is tested on small synthetic graphs first, so a pass mea
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,38 @@ def test_no_import_points_upward():
 
 def test_no_import_cycle():
     assert cycles(import_graph()) == []
+
+
+@pytest.mark.parametrize("sub", [name for peers in helpers.LAYERS for name in peers])
+def test_each_subpackage_lists_its_public_names(sub):
+    """`__all__` names what notebooks and tests import from the subpackage; each resolves to the object in the
+    submodule that defines it."""
+    import importlib
+
+    package = importlib.import_module(f"helpers.{sub}")
+    assert package.__all__ and len(set(package.__all__)) == len(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None, f"helpers.{sub}.{name}"
+
+
+def test_notebooks_import_only_public_names():
+    """What a chapter imports from helpers is in its subpackage's `__all__` (add it there when a notebook needs more;
+    helpers.sql, whose `__init__` is the SQL module itself, lists its submodule's names in helpers.sql.synth.__all__)."""
+    import importlib
+    import json
+
+    missing = []
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            lines = "".join(cell["source"]).splitlines()
+            source = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.ImportFrom) and re.fullmatch(r"helpers\.\w+\.\w+", node.module or ""):
+                    _, sub, module = node.module.split(".")
+                    public = [*importlib.import_module(f"helpers.{sub}").__all__,  # helpers.sql: the module itself
+                              *getattr(importlib.import_module(node.module), "__all__", [])]
+                    missing += [f"{notebook.name}: {node.module}.{a.name}" for a in node.names
+                                if a.name not in public and a.name != module]
+    assert missing == []

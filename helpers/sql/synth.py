@@ -17,6 +17,8 @@ from typing import Any, Callable
 from . import execute_readonly
 
 Pair = dict[str, str]
+__all__ = ["AGGREGATES", "TEMPLATES", "query_key", "synthesize"]  # helpers.sql is the SQL module itself
+
 AGGREGATES = (("average", "avg"), ("maximum", "max"), ("minimum", "min"), ("total", "sum"))
 
 
