@@ -15,7 +15,7 @@ import pytest
 
 from helpers.lm import checkpoints as ck
 from helpers.lm.checkpoints import (MANIFEST, PublishCallback, check_output_dir, is_complete, latest_complete, problem,
-                                 publish, resume_from)
+                                    publish, resume_from)
 
 from .conftest import kill_after_first_publish, start_worker
 

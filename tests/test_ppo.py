@@ -12,7 +12,7 @@ import torch
 
 from helpers.rl import ppo
 from helpers.rl.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
-                         response_mask, value_loss)
+                            response_mask, value_loss)
 
 from .conftest import kill_after_first_publish, start_worker
 

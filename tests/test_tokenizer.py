@@ -3,7 +3,7 @@
 import pytest
 
 from helpers.lm.tokenizer import (KINDS, UNK, byte_level_bpe, domain_tokens, extend, length_reduction, normalized,
-                               pipeline_steps, same_text, stats, to_transformers, train)
+                                  pipeline_steps, same_text, stats, to_transformers, train)
 
 from .conftest import SAMPLE
 

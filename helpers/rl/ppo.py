@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 
 from ..env.distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
-                          broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
+                               broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
 from ..lm.models import autocast_for, half_dtype
 
 RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score

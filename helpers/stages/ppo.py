@@ -8,9 +8,9 @@ import torch
 
 from ..lm.evaluation import generate_answers
 from ..lm.models import (fp32_trainable, lora_config,
-                      merge_and_save, prepare_4bit_base, with_lora)
+                         merge_and_save, prepare_4bit_base, with_lora)
 from ..rl.ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
-                   sample, sequence_scores, track_resources, turn_suffix)
+                      sample, sequence_scores, track_resources, turn_suffix)
 from ..env.distributed import is_main
 from ..env.quiet import compact_progress
 from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
@@ -272,7 +272,7 @@ class PPOStage(Stage):
         rows = {
             "03 (SFT, before)": dict(reward=self.eval_before["reward"], kl=self.eval_before["kl"]),
             "PPO (helpers.rl.ppo)": dict(reward=self.eval_after["reward"], kl=self.eval_after["kl"],
-                                      wall_s=self.ppo_usage["wall_s"], peak=self.ppo_usage["peak_mb"]),
+                                         wall_s=self.ppo_usage["wall_s"], peak=self.ppo_usage["peak_mb"]),
             "GRPO (TRL)": dict(reward=self.eval_grpo["reward"], kl=self.eval_grpo["kl"],
                                wall_s=self.grpo_usage["wall_s"], peak=self.grpo_usage["peak_mb"]),
         }
