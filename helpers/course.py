@@ -104,7 +104,8 @@ def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[s
             text += f" (vs {BASELINE_NAMES.get(baseline, baseline)} {m[baseline]:.3g})"
         spread = (effects or {}).get(stage, {}).get(after)
         if spread:
-            text += f" [{spread.get('profile', 'tiny')}, {spread['seeds']} seeds: change {spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]"
+            text += (f" [{(effects or {}).get('profile', 'tiny')}, {spread['seeds']} seed(s): change "
+                     f"{spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]")
         lines.append(text)
     return lines or ["(no metrics written)"]
 
