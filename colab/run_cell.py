@@ -1,4 +1,4 @@
-# Profile and run directory. WORKBOOK_PROFILE (tiny | t4 | ampere | rehearsal) overrides the hardware detection.
+# Profile and run directory. WORKBOOK_PROFILE (cpu | tiny | t4 | ampere | rehearsal) overrides the hardware detection.
 # On Colab, Drive is mounted so that checkpoints survive a disconnect; without Drive, the run stays local.
 from helpers.env.profiles import get_profile
 from helpers.env.runs import in_colab, mount_drive, run_dir, shown

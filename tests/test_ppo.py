@@ -386,3 +386,21 @@ def test_killed_ppo_run_resumes_to_identical_weights(tmp_path):
     assert expected.keys() == got.keys() and any(k.startswith("value.") for k in got)
     different = [k for k in expected if not torch.equal(expected[k], got[k])]
     assert not different, f"resumed weights differ from the uninterrupted run in {different}"
+
+
+def test_reward_hacking_demo_reuses_the_measured_start(tmp_path, tiny_profile):
+    """05's section 6 starts from the stage's own held-out measurement (same model, prompts and seed) instead of
+    sampling it again; its reward is re-scored with the demo's penalty. Equal to measuring afresh."""
+    import math
+
+    from helpers.stages.ppo import PPOStage
+
+    stage = PPOStage(root=tmp_path, profile=tiny_profile, max_steps=1)
+    stage.load()
+    stage.build_models()
+    stage.answers_before()
+    reused = stage.reward_hacking_demo(missing_eos_penalty=0.5, steps=1)["before"]
+    stage.eval_before = None
+    fresh = stage.reward_hacking_demo(missing_eos_penalty=0.5, steps=1)["before"]
+    for key in ("reward", "raw_score", "eos_fraction", "response_length"):
+        assert math.isclose(reused[key], fresh[key], rel_tol=1e-5, abs_tol=1e-6), key

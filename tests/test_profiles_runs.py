@@ -150,3 +150,20 @@ def test_rehearsal_with_its_models_and_data_overridden_needs_no_assets(monkeypat
     monkeypatch.delenv("WORKBOOK_DATA_SOURCE")
     with pytest.raises(FileNotFoundError, match="hub"):  # the mirror is still needed for hub data
         profiles.get_profile("rehearsal")
+
+
+def test_shown_paths_name_no_machine(tmp_path, monkeypatch):
+    """Paths printed by notebooks: `<run>/…` in the run directory, `<cache>/…` in the course's cache (the cpu model's
+    folder), relative inside the repository; never this machine's absolute path for those three."""
+    from helpers.env.quiet import MACHINE_PATH
+    from helpers.env.runs import REPO_ROOT, shown
+
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    for folder in (run / "pt" / "model", cache / "models" / "m"):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("WORKBOOK_RUN_DIR", str(run))
+    monkeypatch.setenv("WORKBOOK_CACHE", str(cache))
+    assert shown(run / "pt" / "model") == "<run>/pt/model"
+    assert shown(cache / "models" / "m") == "<cache>/models/m"
+    assert shown(REPO_ROOT / "data") == "./data"
+    assert not any(MACHINE_PATH.search(shown(p)) for p in (run / "pt", cache / "models", REPO_ROOT / "data"))

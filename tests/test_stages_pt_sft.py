@@ -61,6 +61,26 @@ def test_sft_starts_from_pt_and_its_loss_falls(sft, pt):
     assert len(sft.before) == len(sft.after) == sft.n_prompts
 
 
+def test_sft_reference_answers_are_measured_like_the_models(sft):
+    """The reference row of 03's table: the held-out first answers under the same cap. A cap shorter than every
+    reference answer leaves none that "end"; a cap longer than all of them, every one; the repetition of a loop is high."""
+    from dataclasses import replace
+
+    from helpers.lm.evaluation import repetition_rate
+
+    m = sft.metrics
+    assert 0 <= m["eos_rate_reference"] <= 1 and m["repetition_rate_reference"] < 0.5  # prose, not loops
+    saved = sft.settings
+    try:
+        sft.settings = replace(saved, max_new_tokens=2)
+        assert sft.reference_answers()["eos_rate"] == 0 and sft.reference_answers()["answer_length"] == 2
+        sft.settings = replace(saved, max_new_tokens=100_000)
+        assert sft.reference_answers()["eos_rate"] == 1
+    finally:
+        sft.settings = saved
+    assert repetition_rate([1, 2, 3, 4] * 10) > 0.8 > repetition_rate(list(range(40)))
+
+
 def _expected_label_mask(tok, messages) -> list[bool]:
     """Independent of TRL: a token is learned iff its characters lie inside an assistant reply + '<|im_end|>'."""
     text = tok.apply_chat_template(messages, tokenize=False)

@@ -34,6 +34,9 @@ class StageSettings:
     max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
     synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql.synth)
     schema_format: str | None = None  # text-to-SQL: helpers.sql.SCHEMA_FORMATS; None: compact without a hub model
+    # PPO/GRPO (and 06's measure of them): subtracted from the reward of an answer cut off at the length cap; larger
+    # than the spread of the reward model's scores, so that ending an answer always pays (05, section 6).
+    missing_eos_penalty: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -178,15 +181,15 @@ CPU = replace(
     stages={
         "pt": StageSettings(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=128, save_steps=12),
         "sft": StageSettings(max_steps=32, batch_size=2, learning_rate=5e-4, max_length=512, save_steps=16,
-                             eval_limit=24, max_new_tokens=160),
+                             eval_limit=24, max_new_tokens=320),
         "rm": StageSettings(max_steps=12, batch_size=8, learning_rate=5e-4, max_length=320, save_steps=6,
                             eval_limit=48),
-        "ppo": StageSettings(max_steps=6, batch_size=8, learning_rate=1e-4, max_length=48, save_steps=3,
-                             eval_limit=16),
+        "ppo": StageSettings(max_steps=6, batch_size=8, learning_rate=1e-4, max_length=96, save_steps=3,
+                             eval_limit=16, missing_eos_penalty=1.0),
         "dpo": StageSettings(max_steps=16, batch_size=4, learning_rate=2e-4, max_length=320, save_steps=8,
                              eval_limit=24),
-        "text2sql": StageSettings(max_steps=40, batch_size=4, learning_rate=5e-4, max_length=512, save_steps=20,
-                                  max_new_tokens=64, schema_format="compact"),
+        "text2sql": StageSettings(max_steps=60, batch_size=4, learning_rate=5e-4, max_length=512, save_steps=20,
+                                  max_new_tokens=64, schema_format="compact", synthetic_per_db=40),
     },
 )
 

@@ -232,13 +232,17 @@ QUIET_LOGGERS = {
     # bitsandbytes on a CPU with AVX-512 BF16, at import (peft imports it): an optional faster CPU kernel for 4-bit
     # matmuls is not installed. No profile runs 4-bit on a CPU.
     "bitsandbytes.backends.cpu.ops": "ERROR",
+    # The Trainer copying the tokenizer's PAD/BOS/EOS ids into the model's config (01's tokenizer defines them; the
+    # config follows, as it should), and ordering checkpoints by step number where file times are coarse (Drive).
+    "transformers.trainer_utils": "ERROR",
 }
 
 
 def quiet_libraries() -> None:
     """Silence what the libraries say about their own internals, not about the learner's code: FutureWarnings raised
     inside transformers, trl, peft and accelerate (e.g. peft reading transformers' deprecated
-    `is_gradient_checkpointing`) and the loggers in QUIET_LOGGERS. Warnings raised by our own calls still show.
+    `is_gradient_checkpointing`), the loggers in QUIET_LOGGERS and transformers' weight-loading bar (hub downloads keep
+    huggingface_hub's own bars). Warnings raised by our own calls still show.
     Called by the setup cell (helpers.env.colab.report_environment) and by `python -m helpers.stages`."""
     import logging
     import warnings
@@ -247,6 +251,9 @@ def quiet_libraries() -> None:
         warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{module}(\.|$)")
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar: a second's work, one frozen line each load
 
 
 def compact_progress(trainer, keys: tuple[str, ...] = ("loss",), desc: str = "training steps") -> None:

@@ -72,12 +72,14 @@ def run_dir(name: str = "default") -> Path:
 
 def shown(path: str | Path) -> str:
     """A path as notebooks and logs print it: `<run>/...` inside the run directory (WORKBOOK_RUN_DIR), relative to
-    this repository inside it, else unchanged (a Drive path is the same for every learner; a hub id is no path)."""
+    this repository inside it, `<cache>/...` inside the course's cache (cache_root: the cpu model), else unchanged (a
+    Drive path is the same for every learner; a hub id is no path)."""
     if not Path(path).exists():
         return str(path)
     p = Path(path).resolve()
     run = os.environ.get("WORKBOOK_RUN_DIR")
-    for root, label in ((Path(run).resolve() if run else None, "<run>"), (REPO_ROOT, ".")):
+    for root, label in ((Path(run).resolve() if run else None, "<run>"), (REPO_ROOT, "."),
+                        (cache_root().resolve(), "<cache>")):
         if root is not None and root in p.parents:
             return f"{label}/{p.relative_to(root).as_posix()}"
         if root is not None and p == root and label == ".":

@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=ChatSettings.max_new_tokens)
     parser.add_argument("--greedy", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile", default=None, help="tiny | t4 | ampere | rehearsal (default: detected)")
+    parser.add_argument("--profile", default=None, help="cpu | tiny | t4 | ampere | rehearsal (default: detected)")
     args = parser.parse_args(argv)
     from transformers.utils import logging as hf_logging
 

@@ -19,7 +19,8 @@ def stage_of(notebook: Path) -> str:
 
 
 # What each stage measured on held-out data, the same way before and after: (label, before key, after key, better,
-# baseline key). better: "up" or "down". A baseline is the trivial judge the metric must beat.
+# baseline key). better: "up" or "down". A baseline is the trivial judge the metric must beat (RM), or where the
+# training data itself stands (SFT: its reference answers).
 HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] = {
     "tokenizer": [("held-out domain text, % fewer tokens", None, "domain_length_reduction_pct", "up", None)],
     "pt": [("held-out perplexity", "ppl_before", "ppl_after", "down", None),
@@ -28,9 +29,9 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] 
            ("general (non-medical) text: forgetting if it rises", "ppl_general_before", "ppl_general_after", None,
             None)],
     "sft": [("held-out assistant-token perplexity", "heldout_ppl_before", "heldout_ppl_after", "down", None),
-            ("held-out answers that end (EOS)", "eos_rate_before", "eos_rate_after", "up", None),
+            ("held-out answers that end (EOS)", "eos_rate_before", "eos_rate_after", "up", "eos_rate_reference"),
             ("4-gram repetition in held-out answers", "repetition_rate_before", "repetition_rate_after", "down",
-             None)],
+             "repetition_rate_reference")],
     "rm": [("held-out pairwise accuracy", "accuracy_before", "accuracy", "up", "length_baseline")],
     "ppo": [("held-out reward (scored as in training)", "reward_before", "reward_after", "up", None),
             ("  reward model's score alone", "rm_score_before", "rm_score_after", "up", None),
@@ -46,7 +47,8 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] 
                   "up", None),
                  ("predictions that parse", "parse_rate_before", "parse_rate_after", "up", None)],
 }
-BASELINE_NAMES = {"length_baseline": "length-only judge"}
+BASELINE_NAMES = {"length_baseline": "length-only judge", "eos_rate_reference": "the reference answers",
+                  "repetition_rate_reference": "the reference answers"}
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -102,7 +104,8 @@ def headline_rows(stage: str, root: Path, effects: dict | None = None) -> list[s
             text += f" (vs {BASELINE_NAMES.get(baseline, baseline)} {m[baseline]:.3g})"
         spread = (effects or {}).get(stage, {}).get(after)
         if spread:
-            text += f" [{spread.get('profile', 'tiny')}, {spread['seeds']} seeds: change {spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]"
+            text += (f" [{(effects or {}).get('profile', 'tiny')}, {spread['seeds']} seed(s): change "
+                     f"{spread['mean_change']:+.3g} ± {spread['std_change']:.2g}]")
         lines.append(text)
     return lines or ["(no metrics written)"]
 

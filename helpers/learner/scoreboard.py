@@ -78,7 +78,7 @@ def measure(model, tok, profile: Profile, reward_model, seed: int = 42) -> dict[
         prompts = encode_prompts(tok, course_records(profile, "preference", "valid", n)["prompt"],
                                  PPOStage.max_prompt_length)
         m = heldout_measure(model, reward_model, tok, prompts, profile.stage("ppo").max_length,
-                            PPOStage.missing_eos_penalty, seed=seed, kl=False)
+                            profile.stage("ppo").missing_eos_penalty, seed=seed, kl=False)
         row.update(reward=m["reward"], rm_score=m["raw_score"], eos_fraction=m["eos_fraction"],
                    response_length=m["response_length"])
     return row

@@ -480,6 +480,9 @@ class PPOTrainer:
         self.kl_ctl.update(kl, len(batch["query"]) * self.world)
         self.global_step += 1
         self.log_history.append(log)
+        del batch
+        if self.device.type == "cpu":
+            return_freed_memory()
         return log
 
     def train(self, resume: bool = True, callback: Callable[[dict], None] | None = None,
@@ -624,6 +627,20 @@ def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tok
     if reward_fn is not None:
         out["reward"] = sum(rewards) / len(rewards)
     return out
+
+
+def return_freed_memory() -> None:
+    """Give the C allocator's freed blocks back to the operating system (glibc's malloc_trim). On a CPU every PPO step
+    allocates tensors of new shapes (prompt and answer lengths vary); glibc keeps the freed memory, and the process
+    grew by gigabytes per step (measured: 7.7 → 11.2 GB over four steps of SmolLM2-135M with 96 new tokens)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
+        pass
 
 
 @contextmanager

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the profile's per-device batch size (PPO: prompts per step and process)")
     parser.add_argument("--max-length", type=int, help="override the profile's max_length (PPO: new tokens)")
     parser.add_argument("--seed", type=int, default=42, help="training and sampling seed (default 42)")
-    parser.add_argument("--profile", help="tiny | t4 | ampere | rehearsal (default: WORKBOOK_PROFILE or detected)")
+    parser.add_argument("--profile", help="cpu | tiny | t4 | ampere | rehearsal (default: WORKBOOK_PROFILE or detected)")
     args = parser.parse_args(argv)
     from ..env.distributed import init_from_env, is_main, shutdown
     from ..env.profiles import get_profile

@@ -140,7 +140,7 @@ class DPOStage(Stage):
         prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:n_eval], PPOStage.max_prompt_length)
         self.prompts = list(self.data["valid"]["prompt"][:n_eval])
         ppo = self.profile.stage("ppo")
-        measure = dict(max_new_tokens=ppo.max_length, missing_eos_penalty=PPOStage.missing_eos_penalty, seed=self.seed)
+        measure = dict(max_new_tokens=ppo.max_length, missing_eos_penalty=ppo.missing_eos_penalty, seed=self.seed)
         with self.reference():
             self.measured = {"sft": heldout_measure(self.model, rm, self.tok, prompts, kl=False, **measure)}
         self.measured["dpo"] = heldout_measure(self.model, rm, self.tok, prompts, **measure)

@@ -98,13 +98,15 @@ class PPOStage(Stage):
     max_prompt_length = 256
     kl_coef = 0.05
     adaptive_kl = False
-    # Subtracted from the reward of an answer cut off at max_new_tokens; larger than the spread of the reward model's
-    # scores, so that ending an answer always pays (05, section 6: with 0 the policy learns to never end its answers).
-    missing_eos_penalty = 3.0
     grpo_generations = 4  # GRPO: responses per prompt (the group its advantages are relative to)
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
+
+    @property
+    def missing_eos_penalty(self) -> float:
+        """The profile's cut-off penalty (StageSettings.missing_eos_penalty)."""
+        return self.settings.missing_eos_penalty
 
     # ---- data
     def load(self) -> None:
@@ -162,7 +164,7 @@ class PPOStage(Stage):
                                self.missing_eos_penalty, seed=self.seed)
 
     def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
-        """A separate short PPO run from the same start (a fresh copy of 03's model and 04's reward model, no
+        """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model and 04's reward model, no
         checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from exploiting a reward model that
         scores unfinished answers well. Returns {"log": per-step log, "before"/"after": held-out measurements}."""
         from dataclasses import replace
@@ -171,12 +173,16 @@ class PPOStage(Stage):
         value = make_value_model(self.reward_model(),
                                  lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
         config = replace(self.ppo_config(), missing_eos_penalty=missing_eos_penalty, save_steps=0,
-                         steps=steps or self.settings.max_steps)
+                         steps=steps or max(2, self.settings.max_steps // 2))  # half the run: the trend shows
         trainer = PPOTrainer(policy, value, self.tok, self.prompts, config, reward_suffix=turn_suffix(self.tok))
         measure = dict(max_new_tokens=self.settings.max_length, missing_eos_penalty=missing_eos_penalty,
                        seed=self.seed, kl=False)
-        with value.disable_adapter():  # the reward model
-            before = heldout_measure(policy, value, self.tok, self.eval_prompts, **measure)
+        if getattr(self, "eval_before", None) is not None:  # the same start, prompts and seed: the same answers
+            before = dict(self.eval_before, reward=self.eval_before["raw_score"] - missing_eos_penalty *
+                          (1 - self.eval_before["eos_fraction"]), kl=float("nan"))
+        else:
+            with value.disable_adapter():  # the reward model
+                before = heldout_measure(policy, value, self.tok, self.eval_prompts, **measure)
         log = trainer.train(resume=False)
         with value.disable_adapter():
             after = heldout_measure(policy, value, self.tok, self.eval_prompts, **measure)

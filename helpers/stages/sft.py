@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..lm.evaluation import answer_stats, assistant_loss
+from ..lm.evaluation import answer_stats, assistant_loss, repetition_rate
 from ..lm.lm_head import full_logits_head
 from ..lm.packing import use_varlen_attention
 from ..lm.models import lora_config, merge_and_save, with_lora
@@ -55,8 +55,23 @@ class SFTStage(Stage):
         prompts = prompts_of(self.data["valid"], n)  # the shown prompts (self.prompts) come first
         return answer_stats(self.model, self.tok, prompts, self.settings.max_new_tokens or 96)
 
+    def reference_answers(self) -> dict:
+        """The same measures on the held-out conversations' own first answers (what SFT imitates): the share that fits
+        in the generation cap, their 4-gram repetition and length in tokens."""
+        cap = self.settings.max_new_tokens or 96
+        n = max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
+        answers = [next(m["content"] for m in messages if m["role"] == "assistant")
+                   for messages in self.data["valid"]["messages"][:n]]
+        ids = [self.tok(a, add_special_tokens=False)["input_ids"] for a in answers]
+        return dict(eos_rate=sum(len(i) < cap for i in ids) / len(ids),
+                    repetition_rate=sum(repetition_rate(i[:cap]) for i in ids) / len(ids),
+                    answer_length=sum(min(len(i), cap) for i in ids) / len(ids))
+
     def evaluate(self, when: str) -> None:
         """Held-out assistant-token loss and greedy answers (`when`: "before" | "after" SFT)."""
+        if when == "before":
+            ref = self.reference_answers()
+            self.save_metrics(**{f"{k}_reference": v for k, v in ref.items()})
         loss = self.heldout_loss()
         stats = self.heldout_answers()
         self.save_metrics(**{f"heldout_loss_{when}": loss, f"heldout_ppl_{when}": math.exp(loss),
