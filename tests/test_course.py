@@ -12,7 +12,7 @@ def test_headlines_show_before_after_direction_baseline_and_spread(tmp_path):
     effects = {"rm": {"accuracy": {"seeds": 3, "mean_change": 0.4, "std_change": 0.05}}}
     (rm,) = headline_rows("rm", tmp_path, effects)
     assert rm.startswith("held-out pairwise accuracy: 0.45 → 0.9 ✓") and "length-only judge 0.5" in rm
-    assert "3 seeds: change +0.4 ± 0.05" in rm
+    assert "3 seed(s): change +0.4 ± 0.05" in rm
     sft = headline_rows("sft", tmp_path)[0]
     assert "300 → 350 ✗ (wrong way)" in sft  # perplexity must fall
     assert headline_rows("dpo", tmp_path)[0].endswith("(not measured)")

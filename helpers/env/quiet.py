@@ -251,8 +251,10 @@ def quiet_libraries() -> None:
         warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{module}(\.|$)")
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
-    from transformers.utils import logging as transformers_logging
-
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # a broken install: report_environment (which calls this) says what to reinstall
+        return
     transformers_logging.disable_progress_bar()  # its "Loading weights" bar: a second's work, one frozen line each load
 
 
