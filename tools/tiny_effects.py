@@ -97,7 +97,8 @@ def main() -> int:
                 per_seed[seed] = run_course(seed, root, tuple(args.stages), args.profile)
     report = json.loads(args.out.read_text()) if args.out.is_file() and set(args.stages) != set(STAGES) else {}
     report.update(profile=args.profile, seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
-    report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
+    if not args.summarise_only:  # the runs' own time; a summary of earlier runs took none
+        report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
     report.update(summarise(per_seed))
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     for stage in STAGES:
