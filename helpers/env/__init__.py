@@ -9,7 +9,7 @@ package costs nothing); each lives in the submodule named in `_EXPORTS`.
 
 from __future__ import annotations
 
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     "colab_badge": "colab", "ensure_installed": "colab", "report_environment": "colab", "repository": "colab",
@@ -25,14 +25,4 @@ _EXPORTS = {
     "ScalarLogger": "tensorboard", "notebook_cell": "tensorboard", "read_scalars": "tensorboard",
     "stage_log_dir": "tensorboard", "trainer_callback": "tensorboard",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,7 +7,7 @@ package costs nothing); each lives in the submodule named in `_EXPORTS`.
 
 from __future__ import annotations
 
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     "Answer": "chat", "ChatSettings": "chat", "as_records": "chat", "available_models": "chat", "chat_widget": "chat",
@@ -17,14 +17,4 @@ _EXPORTS = {
     "COLUMNS": "scoreboard", "N_EVAL": "scoreboard", "figure": "scoreboard", "table": "scoreboard",
     # scoreboard() itself: helpers.learner.scoreboard.scoreboard (here the name is the submodule's)
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

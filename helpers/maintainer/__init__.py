@@ -8,20 +8,10 @@ package costs nothing); each lives in the submodule named in `_EXPORTS`.
 
 from __future__ import annotations
 
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     "build_mirror": "rehearsal", "medical_mirror_rows": "rehearsal",
     "build_qwen_standin": "standin", "qwen_tokenizer": "standin", "standin_config": "standin",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,21 +7,11 @@ package costs nothing); each lives in the submodule named in `_EXPORTS`.
 
 from __future__ import annotations
 
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     "AdaptiveKL": "ppo", "FixedKL": "ppo", "PPOConfig": "ppo", "PPOTrainer": "ppo", "compute_advantages": "ppo",
     "encode_prompts": "ppo", "kl_rewards": "ppo", "logprobs_of": "ppo", "make_value_model": "ppo",
     "masked_mean": "ppo", "masked_whiten": "ppo", "policy_loss": "ppo", "response_mask": "ppo", "value_loss": "ppo",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
