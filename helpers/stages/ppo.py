@@ -164,9 +164,10 @@ class PPOStage(Stage):
                                self.missing_eos_penalty, seed=self.seed)
 
     def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
-        """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model and 04's reward model, no
-        checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from exploiting a reward model that
-        scores unfinished answers well. Returns {"log": per-step log, "before"/"after": held-out measurements}."""
+        """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model
+        and 04's reward model, no checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from
+        exploiting a reward model that scores unfinished answers well. Returns {"log": per-step log, "before"/"after":
+        held-out measurements}."""
         from dataclasses import replace
 
         policy = with_lora(self.policy_base(), lora_config(self.profile))

@@ -49,19 +49,25 @@ class SFTStage(Stage):
         valid = self.data["valid"]["messages"][:self.settings.eval_limit]  # the profile's limit (None: all)
         return assistant_loss(self.model, self.tok, valid, self.settings.max_length)
 
+    def answer_cap(self) -> int:
+        """New tokens a measured answer may have (the profile's max_new_tokens, else 96)."""
+        return self.settings.max_new_tokens or 96
+
+    def n_measured(self) -> int:
+        """How many held-out conversations the answer measures use (the profile's eval_limit, at least the shown ones)."""
+        return max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
+
     def heldout_answers(self) -> dict:
         """Greedy answers to the held-out prompts: share that end (EOS), repetition rate, length."""
-        n = max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
-        prompts = prompts_of(self.data["valid"], n)  # the shown prompts (self.prompts) come first
-        return answer_stats(self.model, self.tok, prompts, self.settings.max_new_tokens or 96)
+        prompts = prompts_of(self.data["valid"], self.n_measured())  # the shown prompts (self.prompts) come first
+        return answer_stats(self.model, self.tok, prompts, self.answer_cap())
 
     def reference_answers(self) -> dict:
         """The same measures on the held-out conversations' own first answers (what SFT imitates): the share that fits
         in the generation cap, their 4-gram repetition and length in tokens."""
-        cap = self.settings.max_new_tokens or 96
-        n = max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
+        cap = self.answer_cap()
         answers = [next(m["content"] for m in messages if m["role"] == "assistant")
-                   for messages in self.data["valid"]["messages"][:n]]
+                   for messages in self.data["valid"]["messages"][:self.n_measured()]]
         ids = [self.tok(a, add_special_tokens=False)["input_ids"] for a in answers]
         return dict(eos_rate=sum(len(i) < cap for i in ids) / len(ids),
                     repetition_rate=sum(repetition_rate(i[:cap]) for i in ids) / len(ids),
