@@ -61,7 +61,7 @@ def test_hand_computed_loss_equals_dpo_trainer(stage):
         policy = completion_logps(stage.model, batch)
         with stage.reference():
             reference = completion_logps(stage.model, batch)
-        by_hand = dpo_loss(*policy.chunk(2), *reference.chunk(2), beta=stage.beta)
+        by_hand = dpo_loss(*policy.chunk(2), *reference.chunk(2), beta=stage.settings.beta)
         trainer_loss = stage.trainer.compute_loss(stage.model, dict(batch))
     assert not torch.allclose(policy, reference)  # trained: policy and reference differ
     assert torch.allclose(by_hand, trainer_loss, atol=1e-5)

@@ -183,8 +183,8 @@ def test_each_subpackage_lists_its_public_names(sub):
 
 
 def test_notebooks_import_only_public_names():
-    """What a chapter imports from helpers is in its subpackage's `__all__` (add it there when a notebook needs more;
-    helpers.sql, whose `__init__` is the SQL module itself, lists its submodule's names in helpers.sql.synth.__all__)."""
+    """What a chapter imports from helpers is in its subpackage's `__all__` or in that module's own `__all__` (add it
+    there when a notebook needs more)."""
     import importlib
     import json
 
@@ -198,7 +198,7 @@ def test_notebooks_import_only_public_names():
             for node in ast.walk(ast.parse(source)):
                 if isinstance(node, ast.ImportFrom) and re.fullmatch(r"helpers\.\w+\.\w+", node.module or ""):
                     _, sub, module = node.module.split(".")
-                    public = [*importlib.import_module(f"helpers.{sub}").__all__,  # helpers.sql: the module itself
+                    public = [*importlib.import_module(f"helpers.{sub}").__all__,
                               *getattr(importlib.import_module(node.module), "__all__", [])]
                     missing += [f"{notebook.name}: {node.module}.{a.name}" for a in node.names
                                 if a.name not in public and a.name != module]

@@ -1,5 +1,5 @@
 """helpers.lm.packing: a packed batch equals its examples run alone (both kernels), with one set of boundaries per batch
-and no device-to-host sync in attention; tools/step_probe counts what a GPU would wait for."""
+and no device-to-host sync in attention; tools/toolkit.py's counter counts what a GPU would wait for."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 import helpers.lm.packing as packing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from step_probe import counting  # noqa: E402
+from toolkit import counting  # noqa: E402
 
 LENGTHS = (7, 5, 9)
 

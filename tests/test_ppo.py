@@ -147,7 +147,7 @@ def build_toy(steps: int, save_steps: int = 0, output_dir=None, publish_dir=None
     fp32_trainable(policy)
     value = ppo.make_value_model(reward_model, lora_config(profile, task_type="SEQ_CLS", modules_to_save=["score"]))
     prompts = ppo.encode_prompts(tok, [[{"role": "user", "content": s}] for s in SAMPLE[:6]], 64)
-    kw = dict(steps=steps, batch_size=8, mini_batch_size=4, ppo_epochs=2, learning_rate=2e-2, max_new_tokens=2,
+    kw = dict(max_steps=steps, batch_size=8, mini_batch_size=4, ppo_epochs=2, learning_rate=2e-2, max_new_tokens=2,
               kl_coef=0.05, missing_eos_penalty=0.0, save_steps=save_steps, seed=0)
     kw.update(overrides)
     trainer = ppo.PPOTrainer(policy, value, tok, prompts, PPOConfig(**kw), reward_fn=toy_reward,

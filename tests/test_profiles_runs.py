@@ -3,6 +3,8 @@
 import os
 import sys
 import types
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -33,26 +35,57 @@ def test_detect_from_hardware(monkeypatch, cuda, capability, expected):
     assert profiles.get_profile().name == expected
 
 
-def test_profiles_cover_every_training_stage():
-    for p in (profiles.CPU, profiles.TINY, profiles.T4, profiles.AMPERE):
+def test_every_profile_builds_every_stage_settings():
+    """A profile holds only overrides: each must name a knob of its stage's settings class (a typo fails here)."""
+    from helpers.stages import settings_for
+
+    for p in (profiles.CPU, profiles.TINY, profiles.T4, profiles.AMPERE, profiles.REHEARSAL):
         for stage in profiles.STAGES[1:]:
-            assert p.stage(stage).max_steps > 0
+            assert settings_for(p, stage).max_steps > 0
     assert profiles.AMPERE.bf16 and not profiles.AMPERE.load_in_4bit
     assert profiles.TINY.base_model is None and profiles.TINY.data_source == "shipped"
-    with pytest.raises(KeyError, match="no settings for stage"):
-        profiles.TINY.stage("nope")
+    with pytest.raises(KeyError, match="no stage"):
+        profiles.TINY.overrides("nope")
+    bad = replace(profiles.TINY, stages={"ppo": {"max_length": 32}})  # PPO's cap is max_new_tokens
+    with pytest.raises(TypeError, match="no knob max_length"):
+        settings_for(bad, "ppo")
+
+
+def test_each_knob_has_one_default_and_help():
+    """Every settings class documents every knob; a profile's value wins, WORKBOOK_SMOKE cuts, keywords win last."""
+    from helpers.stages import settings_for, stage_class
+
+    for name in profiles.STAGES[1:]:
+        cls = stage_class(name).settings_class
+        assert all(cls.help().values()), cls
+    t4, ppo = settings_for(profiles.T4, "ppo"), settings_for(profiles.CPU, "ppo")
+    assert t4.changed() == {} and ppo.changed()["missing_eos_penalty"] == 1.0
+    smoked = stage_class("ppo").settings_class.from_profile(profiles.smoke(profiles.CPU), "ppo", max_steps=1)
+    assert (smoked.max_new_tokens, smoked.eval_limit, smoked.max_steps) == (16, 4, 1)
+
+
+def test_environment_variables_are_listed_in_one_place():
+    """Every WORKBOOK_* variable the package reads is in helpers.env.settings.ENVIRONMENT, with a line of help."""
+    import re
+
+    from helpers.env.settings import ENVIRONMENT
+
+    root = Path(__file__).resolve().parent.parent / "helpers"
+    used = {m for path in root.rglob("*.py") for m in re.findall(r"WORKBOOK_[A-Z_]+", path.read_text())}
+    assert used <= set(ENVIRONMENT), used - set(ENVIRONMENT)
 
 
 def test_tiny_stays_tiny():
     """The whole CI suite runs on 2 CPU cores: the tiny model must stay a few hundred thousand parameters."""
     t = profiles.TINY
     assert t.tiny_model["hidden_size"] <= 128 and t.tiny_model["num_hidden_layers"] <= 2
-    assert all(s.max_steps <= 150 for name, s in t.stages.items() if name != "text2sql")
+    assert all(s["max_steps"] <= 150 for name, s in t.stages.items() if name != "text2sql")
     # 07's random-init SQL model learns SQL from nothing: 800 steps of a 128-wide model, 164-203 s on 2 cores
     # (benchmarks/tiny_effects.json: seconds_text2sql for 3 seeds); the bound keeps `make course` near its budget.
-    from helpers.stages.text2sql import Text2SQLStage
+    from helpers.stages import settings_for
 
-    assert t.stage("text2sql").max_steps <= 800 and Text2SQLStage.tiny_model_overrides["hidden_size"] <= 128
+    sql = settings_for(t, "text2sql")
+    assert sql.max_steps <= 800 and sql.tiny_model_overrides["hidden_size"] <= 128
 
 
 def test_summary_prints_the_stage(tiny_profile):
@@ -167,3 +200,18 @@ def test_shown_paths_name_no_machine(tmp_path, monkeypatch):
     assert shown(cache / "models" / "m") == "<cache>/models/m"
     assert shown(REPO_ROOT / "data") == "./data"
     assert not any(MACHINE_PATH.search(shown(p)) for p in (run / "pt", cache / "models", REPO_ROOT / "data"))
+
+
+def test_a_step_called_out_of_order_names_the_step_to_run_first(tmp_path, tiny_profile):
+    from helpers.stages import PPOStage, SFTStage
+
+    sft = SFTStage(root=tmp_path, profile=tiny_profile)
+    with pytest.raises(AttributeError, match=r"run stage\.build_trainer\(\) first"):
+        sft.train()
+    with pytest.raises(AttributeError, match=r"stage\.value_model .*run stage\.build_models\(\) first"):
+        PPOStage(root=tmp_path, profile=tiny_profile).evaluate()
+    assert getattr(sft, "before", None) is None  # hasattr/getattr with a default still work
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        sft.nonsense
+    with pytest.raises(AttributeError, match=r"packing is a setting"):  # would be ignored: the settings decide
+        sft.packing = False

@@ -142,7 +142,7 @@ def test_huge_results_and_values_are_capped(hospital):
 ])
 def test_sqlite_layers_hold_without_the_parser_check(hospital, monkeypatch, statement):
     """Defence in depth: with the sqlglot check switched off, the authorizer and the read-only open still refuse."""
-    monkeypatch.setattr(sql, "check_readonly", lambda text: None)
+    monkeypatch.setattr(sql.readonly, "check_readonly", lambda text: None)  # where execute_readonly looks it up
     before = _snapshot(hospital)
     with pytest.raises((ValueError, sqlite3.Error)):
         sql.execute_readonly(hospital, statement)

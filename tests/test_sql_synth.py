@@ -58,8 +58,7 @@ def test_an_unseen_database_with_awkward_names(tmp_path):
 def test_stage_synthesises_over_training_databases_only(tmp_path, tiny_profile):
     from helpers.stages.text2sql import Text2SQLStage
 
-    st = Text2SQLStage(root=tmp_path, profile=tiny_profile)
-    st.synthetic_per_db = 20
+    st = Text2SQLStage(root=tmp_path, profile=tiny_profile, synthetic_per_db=20)
     st.db_paths = sql.build_databases(sql.DATA_DIR, tmp_path / "db")
     st.tables = sql.load_tables()
     st.examples = {"train": [e for e in sql.load_examples("train") if e["db_id"] != "shop"],

@@ -58,7 +58,7 @@ def test_sft_starts_from_pt_and_its_loss_falls(sft, pt):
     assert str(sft.base_source) == str(pt.output)
     early, late = early_late(sft.log_history)
     assert late < early
-    assert len(sft.before) == len(sft.after) == sft.n_prompts
+    assert len(sft.before) == len(sft.after) == sft.settings.n_prompts
 
 
 def test_sft_reference_answers_are_measured_like_the_models(sft):
@@ -96,8 +96,7 @@ def _expected_label_mask(tok, messages) -> list[bool]:
 
 
 def test_sft_labels_cover_exactly_the_assistant_turns(tiny_profile, run_root, pt):
-    stage = SFTStage(root=run_root, profile=tiny_profile, max_steps=1)
-    stage.packing = False
+    stage = SFTStage(root=run_root, profile=tiny_profile, max_steps=1, packing=False)
     stage.load()
     stage.build_model()
     stage.build_trainer()

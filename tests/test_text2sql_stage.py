@@ -140,18 +140,16 @@ def test_rates_and_schema_format_per_profile(tiny_profile, tmp_path):
     assert Text2SQLStage(root=tmp_path, profile=tiny_profile).format == "compact"
     t4 = get_profile("t4")
     st = Text2SQLStage(root=tmp_path, profile=t4)
-    assert st.format == "sentences" and t4.stage("text2sql").synthetic_per_db == 0
-    st.schema_format = "ddl"
-    assert st.format == "ddl"
+    assert st.format == "sentences" and st.settings.synthetic_per_db == 0
+    assert Text2SQLStage(root=tmp_path, profile=t4, schema_format="ddl").format == "ddl"
 
 
 def test_checkpoints_of_another_model_size_are_set_aside_not_loaded(tmp_path, tiny_profile, capsys):
     """A run folder kept from an earlier course version (or other settings): the Trainer would fail half-way through
     loading mismatched tensors. The stage says why, keeps the old checkpoints aside and trains from step 0."""
     def run(hidden: int) -> Text2SQLStage:
-        st = Text2SQLStage(root=tmp_path, profile=tiny_profile, max_steps=2)
-        st.eval_limit, st.synthetic_per_db = 4, 0
-        st.tiny_model_overrides = dict(hidden_size=hidden, intermediate_size=2 * hidden)
+        st = Text2SQLStage(root=tmp_path, profile=tiny_profile, max_steps=2, eval_limit=4, synthetic_per_db=0,
+                           tiny_model_overrides=dict(hidden_size=hidden, intermediate_size=2 * hidden))
         st.run()
         return st
 

@@ -21,13 +21,10 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from toolkit import REPO, kernels  # first: it puts the repository (helpers) on sys.path
 
-import helpers.lm.packing as packing  # noqa: E402
+import helpers.lm.packing as packing
 
 HEADS, KV, DIM = 9, 3, 64
 
@@ -41,41 +38,9 @@ def lengths_for(total: int, seed: int = 1) -> list[int]:
     return [n for n in out if n > 0]
 
 
-def kernels(lengths: list[int], dtype: torch.dtype, heads: tuple[int, int, int] = (HEADS, KV, DIM),
-            device: str | torch.device = "cpu") -> tuple[dict, tuple]:
-    """name -> forward function of one layer's packed attention, and the leaf tensors (q, k, v)."""
-    (n_q, n_kv, dim), total, longest = heads, sum(lengths), max(lengths)
-    cu = torch.tensor([0] + torch.tensor(lengths).cumsum(0).tolist(), dtype=torch.int32, device=device)
-    q, k, v = (torch.randn(1, n, total, dim, dtype=dtype, device=device, requires_grad=True) for n in (n_q, n_kv, n_kv))
-    module = type("Attention", (torch.nn.Module,), {"num_key_value_groups": n_q // n_kv})().train()
-    position = torch.cat([torch.arange(n) for n in lengths]).to(device)
-    example = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths)).to(device)
-    dense = (example[:, None] == example[None, :]) & (position[:, None] >= position[None, :])
-    full = lambda x: x.repeat_interleave(n_q // x.shape[1], 1)  # noqa: E731 - grouped heads repeated
-
-    def helpers_kernel(kind):
-        def run():
-            packing.PACKED_KERNEL = kind
-            return packing.sdpa_varlen_attention(module, q, k, v, None, cu_seq_lens_q=cu, max_length_q=longest)[0]
-        return run
-
-    def masked():
-        return F.scaled_dot_product_attention(q, full(k), full(v), attn_mask=dense).transpose(1, 2)
-
-    def nested():
-        def jagged(x):
-            x = full(x)[0].transpose(0, 1).contiguous()
-            return torch.nested.nested_tensor_from_jagged(x, cu.long(), max_seqlen=longest).transpose(1, 2)
-        out = F.scaled_dot_product_attention(jagged(q), jagged(k), jagged(v), is_causal=True)
-        return out.transpose(1, 2).values()[None]
-
-    return {"loop (helpers.lm.packing, CPU)": helpers_kernel("loop"), "padded (helpers.lm.packing, GPU)":
-            helpers_kernel("padded"), "dense block-diagonal mask": masked, "jagged nested tensors": nested}, (q, k, v)
-
-
 def measure(lengths: list[int], dtype: torch.dtype, reps: int) -> dict:
     """Fastest CPU and wall seconds per kernel (forward + backward), and its largest difference from the loop."""
-    fns, leaves = kernels(lengths, dtype)
+    fns, leaves = kernels(lengths, dtype, (HEADS, KV, DIM))
     reference = fns["loop (helpers.lm.packing, CPU)"]().detach().float()
     out: dict = {}
     for name, fn in fns.items():
@@ -93,53 +58,6 @@ def measure(lengths: list[int], dtype: torch.dtype, reps: int) -> dict:
             for leaf in leaves:
                 leaf.grad = None
         out[name] = {"cpu_seconds": round(min(cpu), 4), "wall_seconds": round(min(wall), 4), "max_diff": diff}
-    packing.PACKED_KERNEL = "auto"
-    return out
-
-
-def layer_and_head(pieces) -> dict:
-    """At tools/sft_pieces.py's shape: one layer's attention (every kernel above) and the LM head (TRL's fused head vs
-    full logits), forward + backward, fastest of --reps in wall seconds (the device synchronised)."""
-    from trl.kernels import ChunkedLogProbFunction
-    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
-
-    from helpers.lm.lm_head import per_token
-
-    p, c = pieces, pieces.config
-    total, dev = sum(p.lengths), p.device
-    shape = (c.num_attention_heads, c.num_key_value_heads, c.hidden_size // c.num_attention_heads)
-    attention, _ = kernels(p.lengths, p.dtype, shape, dev)
-    fns = {f"attention, 1 layer: {name}": (lambda fn=fn: fn().float().sum().backward())
-           for name, fn in attention.items()}
-    hidden = torch.randn(total - 1, c.hidden_size, device=dev, dtype=p.dtype, requires_grad=True)
-    targets = torch.randint(0, c.vocab_size, (total - 1,), device=dev)
-    weight = torch.randn(c.vocab_size, c.hidden_size, device=dev, dtype=p.dtype) * 0.02
-    fns["head: TRL fused log_probs + entropy + is_top1"] = lambda: ChunkedLogProbFunction.apply(
-        hidden, weight, None, targets, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
-        ("log_probs", "entropy", "is_top1"))[0].sum().backward()
-
-    def logits():
-        with torch.autocast(dev.type, dtype=p.dtype):
-            out = per_token(hidden @ weight.t(), targets)
-        out["log_probs"].sum().backward()
-
-    fns["head: full logits + fp32 log-softmax (helpers.lm.lm_head)"] = logits
-    out: dict = {}
-    for name, fn in fns.items():
-        try:
-            fn()
-            p.sync()
-        except Exception as exc:  # noqa: BLE001 - e.g. no backend for nested tensors on this device
-            out[name] = f"{type(exc).__name__}: {exc}"[:160]
-            continue
-        best = float("inf")
-        for _ in range(p.args.reps):
-            t0 = time.perf_counter()
-            fn()
-            p.sync()
-            best = min(best, time.perf_counter() - t0)
-        out[name] = round(best, 4)
-        print(f"{name:>72}: {out[name]}", flush=True)
     packing.PACKED_KERNEL = "auto"
     return out
 

@@ -13,24 +13,21 @@ import json
 import platform
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 
+from toolkit import REPO  # first: it puts the repository (helpers) on sys.path
+
 from helpers.env.profiles import get_profile
 from helpers.stages.sft import SFTStage
 
-OUT = Path(__file__).resolve().parent.parent / "benchmarks" / "packing_tiny_cpu.json"
+OUT = REPO / "benchmarks" / "packing_tiny_cpu.json"
 
 
 def measure(packing: bool, steps: int, root: Path, batch_size: int | None = None) -> dict:
-    profile = get_profile("tiny")
-    if batch_size:
-        profile = replace(profile, stages={**profile.stages, "sft": replace(profile.stage("sft"), batch_size=batch_size)})
-    stage = SFTStage(root=root, profile=profile, max_steps=steps)
-    stage.packing = packing
+    stage = SFTStage(root=root, profile=get_profile("tiny"), max_steps=steps, batch_size=batch_size, packing=packing)
     stage.load()
     stage.build_model()
     stage.build_trainer()

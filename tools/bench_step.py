@@ -32,10 +32,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "tools"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from toolkit import REPO
 
 GOALS = {"trainer_vs_floor": 0.8, "packed_vs_unpacked": 1.5}
 PIECES = REPO / "benchmarks" / "sft_pieces_cpu_tiny-dims.json"
@@ -60,8 +57,7 @@ def stage_for(profile, root: Path, steps: int, packing: bool, trl_head: bool = F
     LM head left in place, as before issue 21)."""
     import helpers.stages.sft as sft
 
-    stage = sft.SFTStage(root=root, profile=profile, max_steps=steps)
-    stage.packing = packing
+    stage = sft.SFTStage(root=root, profile=profile, max_steps=steps, packing=packing)
     stage.load()
     stage.build_model()
     patch = sft.full_logits_head
@@ -188,10 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from helpers.env.profiles import get_profile
+    from helpers.stages import settings_for
 
     torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
-    report: dict = {"profile": profile.name, "steps": args.steps, "settings": asdict(profile.stage("sft")),
+    report: dict = {"profile": profile.name, "steps": args.steps, "settings": asdict(settings_for(profile, "sft")),
                     "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
                     "command": "python tools/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,53 +37,27 @@ import time
 import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from toolkit import (BATCH, LENGTHS, QWEN05_SHAPE, REPO, TRAINING_STAGES, build_models, course_env,
+                     shown_settings, stage_knobs, trim_loaded)
 
-# Qwen2.5-0.5B's body (helpers.maintainer.standin.standin_config supplies the vocabulary shape, ids, rope, dtype).
-QWEN05_SHAPE = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                    num_key_value_heads=2)
-COURSE = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
 FREE_DRIVE_BYTES = 15 * 10**9  # "15 GB" (Google counts 15 GiB = 16.1e9 bytes; the smaller figure is the safe one)
-# max_length per stage for the measurement (PPO: new tokens). 07's prompts need max_length - 192 generated tokens.
-LENGTHS = {"pt": 64, "sft": 128, "rm": 128, "ppo": 8, "dpo": 128, "text2sql": 512}
-BATCH = {"ppo": 4}  # GRPO needs a batch divisible by its 4 generations per prompt
-EVAL_TRIM = dict(n_prompts=1, n_eval=2, eval_limit=2)  # stage attributes that bound the evaluation steps
 
 
 # ---------------------------------------------------------------- assets
-
-def build_models(folder: Path, shape: dict | None = None) -> dict[str, Path]:
-    """{"base", "sql"}: Qwen2.5-0.5B-shaped random models (bf16 safetensors, Qwen2.5's tokenizer; the SQL model with
-    the Instruct tokenizer and generation defaults). `shape` overrides the body (default: Qwen2.5-0.5B's)."""
-    from helpers.maintainer.standin import build_qwen_standin
-
-    shape = QWEN05_SHAPE if shape is None else shape
-    return {"base": build_qwen_standin(folder / "qwen2.5-0.5b-shape", **shape),
-            "sql": build_qwen_standin(folder / "qwen2.5-coder-0.5b-instruct-shape", instruct=True, **shape)}
-
-
-def course_env(models: dict[str, Path], profile: str) -> dict[str, str]:
-    """Environment of a headless course run on the local models and the shipped data (no hub)."""
-    return dict(WORKBOOK_PROFILE=profile, WORKBOOK_BASE_MODEL=str(models["base"]),
-                WORKBOOK_SQL_MODEL=str(models["sql"]), WORKBOOK_DATA_SOURCE="shipped", HF_HUB_OFFLINE="1",
-                HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                TRANSFORMERS_VERBOSITY="error")
-
 
 def build_tokenizer(run: Path) -> dict:
     """01's result, headless: the base tokenizer + the profile's domain tokens, saved where 02 looks for it."""
     from helpers.env.profiles import get_profile
     from helpers.env.runs import stage_output
     from helpers.lm.tokenizer import course_tokenizer
+    from helpers.maintainer.standin import TOKENIZER_SIZE
 
     start = time.perf_counter()
     profile = get_profile()
     tok = course_tokenizer(profile)
     tok.save_pretrained(stage_output("tokenizer", run))
     return {"seconds": round(time.perf_counter() - start, 1), "tokens": len(tok),
-            "domain_tokens_added": len(tok) - 151_665}
+            "domain_tokens_added": len(tok) - TOKENIZER_SIZE}
 
 
 # ---------------------------------------------------------------- one stage (run in a child process)
@@ -93,26 +67,16 @@ def run_stage(name: str, run: Path, max_steps: int, batch_size: int | None = Non
               on_step=None) -> tuple[dict, object]:
     """Build stage `name` on `run`, run its steps in order (timed) and return (row, stage). The first failing step
     ends the stage: its error and traceback go into the row. `on_step(stage, step)` is called before each step."""
-    from dataclasses import replace
-
     from helpers.env.profiles import get_profile
     from helpers.stages import stage_class
 
     row: dict = {"stage": name, "steps": {}}
     stage = None
     try:
-        stage = stage_class(name)(root=run, profile=get_profile(profile), max_steps=max_steps, batch_size=batch_size,
-                                  max_length=max_length, seed=42)
-        changes = {"save_steps": save_steps}
-        if grad_accum:
-            changes["grad_accum"] = grad_accum
-        stage.settings = replace(stage.settings, **changes)
-        if trim_eval:
-            for attr, value in EVAL_TRIM.items():
-                if hasattr(stage, attr):
-                    setattr(stage, attr, value)
-        row["settings"] = {k: getattr(stage.settings, k) for k in ("max_steps", "batch_size", "grad_accum",
-                                                                   "max_length", "save_steps", "learning_rate")}
+        knobs = stage_knobs(name, max_length, trim_eval, max_steps=max_steps, batch_size=batch_size,
+                            save_steps=save_steps, grad_accum=grad_accum or None)
+        stage = stage_class(name)(root=run, profile=get_profile(profile), seed=42, **knobs)
+        row["settings"] = shown_settings(stage.settings)
         for step in stage.steps:
             if on_step is not None:
                 on_step(stage, step)
@@ -132,15 +96,6 @@ def run_stage(name: str, run: Path, max_steps: int, batch_size: int | None = Non
         history = getattr(stage, "log_history", None) or []
         row["train_log"] = [{k: v for k, v in h.items() if isinstance(v, (int, float))} for h in history][-6:]
     return row, stage
-
-
-def trim_loaded(stage) -> None:
-    """Bound the evaluation steps to a few examples (they only write metrics)."""
-    if hasattr(stage, "blocks"):  # 02: perplexity over valid blocks
-        stage.blocks["valid"] = stage.blocks["valid"][:4]
-    data = getattr(stage, "data", None)
-    if isinstance(data, dict) and hasattr(data.get("valid"), "select"):  # 03, 04, 06: held-out loss, rewards, samples
-        data["valid"] = data["valid"].select(range(min(4, len(data["valid"]))))
 
 
 def child_main(args) -> None:
@@ -210,8 +165,9 @@ def measure_stage(run: Path, name: str) -> dict:
 def saves_in_full_run(profile_name: str, stage: str) -> int:
     """How many checkpoints a full run of the profile publishes for `stage` (one per save_steps and one at the end)."""
     from helpers.env.profiles import get_profile
+    from helpers.stages import settings_for
 
-    s = get_profile(profile_name).stage(stage)
+    s = settings_for(get_profile(profile_name), stage)
     return math.ceil(s.max_steps / (s.save_steps or s.max_steps))
 
 
@@ -253,11 +209,10 @@ def adapter_bytes(measured: dict) -> int:
 
 # ---------------------------------------------------------------- driver
 
-VOCAB_ROWS = 151_936
-
-
 def findings(report: dict) -> list[str]:
     """What the numbers say, in sentences (computed, so a rerun updates them)."""
+    from helpers.maintainer.standin import VOCAB_ROWS
+
     rows, out = report.get("stages", {}), []
     for name, r in rows.items():
         m = r.get("measured") or {}
@@ -291,7 +246,7 @@ def gb(n: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "drive_qwen_shape.json")
-    parser.add_argument("--stages", nargs="+", default=list(COURSE), choices=COURSE)
+    parser.add_argument("--stages", nargs="+", default=list(TRAINING_STAGES), choices=TRAINING_STAGES)
     parser.add_argument("--max-steps", type=int, default=2)
     parser.add_argument("--profile", default="ampere", choices=("ampere", "rehearsal", "t4"))
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder, deleted after)")

@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -52,25 +51,10 @@ import time
 import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "tools"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from toolkit import (BATCH, GIB, LENGTHS, QWEN05_SHAPE, REPO, STAGES, build_models, course_env, gpu_slug,
+                     pieces_options, shown_settings, stage_knobs, trim_loaded)
 
-from drive_budget import EVAL_TRIM, LENGTHS, QWEN05_SHAPE, build_models, course_env, trim_loaded  # noqa: E402
-
-COURSE = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
-GIB = 2**30
-# --cpu-dry-run: per-stage max_length (PPO: new tokens) and batch size, as in drive_budget
-DRY_LENGTHS = LENGTHS
-DRY_BATCH = {"ppo": 4}  # GRPO needs a batch divisible by its 4 generations per prompt
-
-
-def gpu_slug(name: str) -> str:
-    """'NVIDIA H200' -> 'h200', 'Tesla T4' -> 't4', 'NVIDIA A100-SXM4-80GB' -> 'a100-sxm4-80gb'."""
-    name = re.sub(r"^(nvidia|tesla)\s+", "", name.strip(), flags=re.I)
-    name = re.sub(r"^(geforce|quadro)\s+", "", name, flags=re.I)
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "gpu"
+SFT_PIECES = REPO / "tools" / "sft_pieces.py"
 
 
 # ---------------------------------------------------------------- inside a stage's process
@@ -181,7 +165,6 @@ def log_tokens(history: list[dict]) -> list[int]:
 
 def child_main(args) -> None:
     """Run one stage of one profile in this process and write its row (JSON) to args.row."""
-    from dataclasses import replace
 
     import torch
 
@@ -197,18 +180,11 @@ def child_main(args) -> None:
         from helpers.stages import stage_class
 
         profile = get_profile(args.profile)
-        kw = dict(max_steps=args.steps)
-        if args.cpu_dry_run:
-            kw.update(batch_size=DRY_BATCH.get(args.child, 1), max_length=DRY_LENGTHS[args.child])
+        dry = dict(batch_size=BATCH.get(args.child, 1), grad_accum=1, save_steps=0) if args.cpu_dry_run else {}
+        kw = stage_knobs(args.child, LENGTHS[args.child] if args.cpu_dry_run else None, args.trim_eval,
+                         max_steps=args.steps, **dry)
         stage = stage_class(args.child)(root=Path(args.run), profile=profile, seed=42, **kw)
-        if args.cpu_dry_run:
-            stage.settings = replace(stage.settings, grad_accum=1, save_steps=0)
-        if args.trim_eval:
-            for attr, value in EVAL_TRIM.items():
-                if hasattr(stage, attr):
-                    setattr(stage, attr, value)
-        row["settings"] = {k: getattr(stage.settings, k) for k in ("max_steps", "batch_size", "grad_accum",
-                                                                   "max_length", "save_steps")}
+        row["settings"] = shown_settings(stage.settings)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         for step in stage.steps:
@@ -285,10 +261,16 @@ def child_main(args) -> None:
 # ---------------------------------------------------------------- --sft-pieces: what one SFT micro-batch costs
 
 def sft_pieces(args) -> int:
-    """Take one t4 SFT micro-batch apart on this machine's device (tools/sft_pieces.py)."""
-    from sft_pieces import run
-
-    return run(args)
+    """Take one t4 SFT micro-batch apart on this machine's device: tools/sft_pieces.py with the same options, in its
+    own process."""
+    cmd = [sys.executable, str(SFT_PIECES), "--length", str(args.length), "--reps", str(args.reps),
+           "--four-bit", args.four_bit]
+    for flag, value in (("--layers", args.layers), ("--rows", args.rows), ("--out", args.out)):
+        cmd += [flag, str(value)] if value is not None else []
+    cmd += ["--only", *args.only] if args.only else []
+    cmd += ["--tiny-dims"] if args.tiny_dims else []
+    cmd += ["--cpu-dry-run"] if args.cpu_dry_run else []
+    return subprocess.run(cmd).returncode
 
 
 # ---------------------------------------------------------------- the driver
@@ -298,13 +280,14 @@ def tokenizer_stage(run: Path) -> dict:
     from helpers.env.profiles import get_profile
     from helpers.env.runs import stage_output
     from helpers.lm.tokenizer import course_tokenizer
+    from helpers.maintainer.standin import TOKENIZER_SIZE
 
     start = time.perf_counter()
     try:
         tok = course_tokenizer(get_profile())
         tok.save_pretrained(stage_output("tokenizer", run))
         return {"stage": "tokenizer", "seconds": round(time.perf_counter() - start, 2), "tokens": len(tok),
-                "domain_tokens_added": len(tok) - 151_665}
+                "domain_tokens_added": len(tok) - TOKENIZER_SIZE}
     except Exception as exc:  # noqa: BLE001
         return {"stage": "tokenizer", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
 
@@ -374,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="default: benchmarks/gpu_<gpu-name>.json")
     parser.add_argument("--profiles", nargs="+", default=None, choices=("t4", "ampere"))
-    parser.add_argument("--stages", nargs="+", default=list(COURSE), choices=COURSE)
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per stage (default 10; dry run 2)")
     parser.add_argument("--limit-gib", type=float, default=13.0, help="t4 stages must peak at or below this")
     parser.add_argument("--trim-eval", action="store_true", help="evaluation steps on a few examples only")
@@ -386,16 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary folder, deleted after)")
     parser.add_argument("--keep-work", action="store_true")
     parser.add_argument("--sft-pieces", action="store_true", help="time the pieces of one SFT micro-batch instead")
-    parser.add_argument("--layers", type=int, help="--sft-pieces: decoder layers (default 24 on a GPU, 2 on a CPU)")
-    parser.add_argument("--rows", type=int, default=None, help="--sft-pieces: packed rows per micro-batch")
-    parser.add_argument("--length", type=int, default=1024, help="--sft-pieces: tokens per packed row")
-    parser.add_argument("--reps", type=int, default=3, help="--sft-pieces: timed repetitions per variant")
-    parser.add_argument("--four-bit", choices=("auto", "yes", "no"), default="auto",
-                        help="--sft-pieces: 4-bit NF4 base (auto: when bitsandbytes imports)")
-    parser.add_argument("--only", nargs="+", metavar="PREFIX",
-                        help="--sft-pieces: only the variants whose name starts with one of these (e.g. 'stage now')")
-    parser.add_argument("--tiny-dims", action="store_true",
-                        help="--sft-pieces: same layers, modules and tokens, tiny widths: the host-side cost")
+    pieces_options(parser)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--row", help=argparse.SUPPRESS)
@@ -519,7 +493,7 @@ def run_child(cmd: list[str], env: dict, row_path: Path, name: str, deadline: fl
 def run_pieces(args, cuda: bool, deadline: float, out: Path) -> dict:
     """--sft-pieces in its own process (4-bit on a GPU; a quick 16-bit pass on a dry run), at most 3 minutes."""
     path = out.with_name(out.stem + "_sft_pieces.json")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--sft-pieces", "--reps", "2", "--out", str(path)]
+    cmd = [sys.executable, str(SFT_PIECES), "--reps", "2", "--out", str(path)]
     cmd += ["--four-bit", "yes"] if cuda else ["--cpu-dry-run", "--four-bit", "no", "--tiny-dims", "--layers", "1",
                                                "--rows", "1", "--length", "256", "--reps", "1"]
     try:

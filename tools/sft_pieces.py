@@ -1,9 +1,11 @@
 """One t4 SFT micro-batch taken apart (`python tools/gpu_check.py --sft-pieces [--tiny-dims] [--four-bit yes]`).
 
+    python tools/sft_pieces.py [--tiny-dims] [--four-bit yes] [--cpu-dry-run] [--out FILE]   # the same, directly
+
 Forward + backward of 4 packed rows of 1024 tokens (the shipped SFT conversations, Qwen2.5's tokenizer, TRL's
 padding-free layout), Qwen2.5-0.5B's 24 layers, LoRA r=16 on every linear layer, on whatever device there is. Per
 variant (one change at a time from the stage as it runs now): operators (each one at least a kernel launch on a GPU),
-device-to-host syncs (tools/step_probe.py) and seconds; then the LM head and one layer's attention alone, and a
+device-to-host syncs (tools/toolkit.py's counter) and seconds; then the LM head and one layer's attention alone, and a
 torch.profiler table. `--tiny-dims` keeps layers, modules, heads and tokens but shrinks the widths: what is left is the
 host-side cost that a fast GPU cannot hide. `--four-bit yes` loads the base in 4-bit NF4 (bitsandbytes; its CPU
 backend on a CPU) or stops with an error; it never measures a 16-bit base in its place.
@@ -16,6 +18,7 @@ variants "PEFT's CPU branch" and "per-example SDPA loop" show what the CPU itsel
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import sys
@@ -24,14 +27,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "tools"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from toolkit import GIB, QWEN05_SHAPE, REPO, gpu_slug, kernels, measure, pieces_options
 
-from step_probe import measure  # noqa: E402
-
-GIB = 2**30
 GOALS = {"operators": 9000, "syncs": 1}  # issue 21, per t4 micro-batch (24 layers, 4 × 1024 tokens)
 LEGACY = "sdpa_varlen_legacy"
 
@@ -138,7 +135,6 @@ class Pieces:
         import torch
 
         from helpers.maintainer.standin import qwen_tokenizer, standin_config
-        from drive_budget import QWEN05_SHAPE
 
         self.args = args
         self.cuda = torch.cuda.is_available() and not args.cpu_dry_run
@@ -159,10 +155,12 @@ class Pieces:
         """TRL's padding-free batch of the packed lengths: one row, position ids, cu_seq_lens, max_length."""
         import torch
 
-        total, vocab = sum(self.lengths), self.shape.get("vocab_size", 151_936)
+        from helpers.maintainer.standin import BPE_SIZE, VOCAB_ROWS
+
+        total, vocab = sum(self.lengths), self.shape.get("vocab_size", VOCAB_ROWS)
         position_ids = torch.cat([torch.arange(n) for n in self.lengths])[None].to(self.device)
         cu = torch.tensor([0] + list(itertools.accumulate(self.lengths)), dtype=torch.int32, device=self.device)
-        input_ids = torch.randint(0, min(vocab, 151_643), (1, total), device=self.device)
+        input_ids = torch.randint(0, min(vocab, BPE_SIZE), (1, total), device=self.device)
         labels = input_ids.clone()
         labels[position_ids == 0] = -100
         batch = dict(input_ids=input_ids, position_ids=position_ids, cu_seq_lens_q=cu, cu_seq_lens_k=cu,
@@ -327,12 +325,58 @@ def measure_variants(pieces: Pieces, runs: dict) -> dict:
     return rows
 
 
+def layer_and_head(pieces: Pieces) -> dict:
+    """At the micro-batch's shape: one layer's attention (every kernel of toolkit.kernels) and the LM head (TRL's fused
+    head vs full logits), forward + backward, fastest of --reps in wall seconds (the device synchronised)."""
+    import torch
+    from trl.kernels import ChunkedLogProbFunction
+    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
+
+    import helpers.lm.packing as packing
+    from helpers.lm.lm_head import per_token
+
+    p, c = pieces, pieces.config
+    total, dev = sum(p.lengths), p.device
+    shape = (c.num_attention_heads, c.num_key_value_heads, c.hidden_size // c.num_attention_heads)
+    attention, _ = kernels(p.lengths, p.dtype, shape, dev)
+    fns = {f"attention, 1 layer: {name}": (lambda fn=fn: fn().float().sum().backward())
+           for name, fn in attention.items()}
+    hidden = torch.randn(total - 1, c.hidden_size, device=dev, dtype=p.dtype, requires_grad=True)
+    targets = torch.randint(0, c.vocab_size, (total - 1,), device=dev)
+    weight = torch.randn(c.vocab_size, c.hidden_size, device=dev, dtype=p.dtype) * 0.02
+    fns["head: TRL fused log_probs + entropy + is_top1"] = lambda: ChunkedLogProbFunction.apply(
+        hidden, weight, None, targets, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
+        ("log_probs", "entropy", "is_top1"))[0].sum().backward()
+
+    def logits():
+        with torch.autocast(dev.type, dtype=p.dtype):
+            out = per_token(hidden @ weight.t(), targets)
+        out["log_probs"].sum().backward()
+
+    fns["head: full logits + fp32 log-softmax (helpers.lm.lm_head)"] = logits
+    out: dict = {}
+    for name, fn in fns.items():
+        try:
+            fn()
+            p.sync()
+        except Exception as exc:  # noqa: BLE001 - e.g. no backend for nested tensors on this device
+            out[name] = f"{type(exc).__name__}: {exc}"[:160]
+            continue
+        best = float("inf")
+        for _ in range(p.args.reps):
+            t0 = time.perf_counter()
+            fn()
+            p.sync()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = round(best, 4)
+        print(f"{name:>72}: {out[name]}", flush=True)
+    packing.PACKED_KERNEL = "auto"
+    return out
+
+
 def run(args) -> int:
     """Measure, print and write benchmarks/sft_pieces_<device>[_tiny-dims].json; 1 if the stage misses a goal."""
     import torch
-
-    from bench_attention import layer_and_head
-    from gpu_check import gpu_slug
 
     pieces = Pieces(args)
     report: dict = {"device": torch.cuda.get_device_name(0) if pieces.cuda else "cpu", "dtype": str(pieces.dtype),
@@ -381,3 +425,16 @@ def goals(stage: dict, pieces: Pieces) -> dict:
     if full and "error" not in stage:
         out["met"] = stage["operators"] <= GOALS["operators"] and out["syncs_outside_head"] <= GOALS["syncs"]
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: gpu_check.py --sft-pieces's options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="default: benchmarks/sft_pieces_<device>[_tiny-dims].json")
+    parser.add_argument("--cpu-dry-run", action="store_true", help="run on the CPU even when there is a GPU")
+    pieces_options(parser, prefix="")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,15 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("pt", "sft", "rm", "ppo", "dpo", "text2sql")
+from toolkit import REPO, TRAINING_STAGES
 
 
 # Metrics with no "before": the value they must beat (a win rate against SFT: a coin flip).
 REFERENCE = {"win_rate_vs_sft": 0.5, "rm_win_rate_vs_sft": 0.5}
 
 
-def run_course(seed: int, root: Path, stages: tuple[str, ...] = STAGES, profile_name: str = "tiny") -> dict[str, dict]:
+def run_course(seed: int, root: Path, stages: tuple[str, ...] = TRAINING_STAGES,
+               profile_name: str = "tiny") -> dict[str, dict]:
     """The training stages of `profile_name` with `seed`, in course order, in `root`; {stage: metrics}. (A stage whose
     predecessors are not run falls back to the base model, as in the notebooks.)"""
     from helpers.env.profiles import get_profile
@@ -74,15 +74,15 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     parser.add_argument("--profile", default="tiny", help="tiny | cpu")
     parser.add_argument("--out", type=Path, help="default: benchmarks/<profile>_effects.json")
-    parser.add_argument("--stages", nargs="+", default=list(STAGES), help="a subset (its entries replace those in --out)")
+    parser.add_argument("--stages", nargs="+", default=list(TRAINING_STAGES),
+                        help="a subset (its entries replace those in --out)")
     parser.add_argument("--run-root", type=Path, help="keep each seed's run here (default: a temporary folder)")
     parser.add_argument("--summarise-only", action="store_true",
                         help="run nothing: read <run-root>/seed-N of earlier (e.g. parallel) runs")
     args = parser.parse_args()
-    args.out = args.out or ROOT / "benchmarks" / f"{args.profile}_effects.json"
+    args.out = args.out or REPO / "benchmarks" / f"{args.profile}_effects.json"
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                       WORKBOOK_PROFILE=args.profile)
-    sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
     per_seed = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,13 +95,14 @@ def main() -> int:
                                   if (root / name / "metrics.json").is_file()}
             else:
                 per_seed[seed] = run_course(seed, root, tuple(args.stages), args.profile)
-    report = json.loads(args.out.read_text()) if args.out.is_file() and set(args.stages) != set(STAGES) else {}
+    subset = set(args.stages) != set(TRAINING_STAGES)
+    report = json.loads(args.out.read_text()) if args.out.is_file() and subset else {}
     report.update(profile=args.profile, seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
     if not args.summarise_only:  # the runs' own time; a summary of earlier runs took none
         report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
     report.update(summarise(per_seed))
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    for stage in STAGES:
+    for stage in TRAINING_STAGES:
         for key, e in report.get(stage, {}).items():
             verdict = {True: "ok", False: "NOT BEYOND NOISE", None: "one seed: no spread"}[e["moves_right_way"]]
             print(f"{stage:>9} {e['label']}: change {e['mean_change']:+.4g} ± {e['std_change']:.2g}  {verdict}")

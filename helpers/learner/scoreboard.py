@@ -65,20 +65,21 @@ def measure(model, tok, profile: Profile, reward_model, seed: int = 42) -> dict[
     """The held-out measures of one model (see COLUMNS), on the first N_EVAL blocks, chats and prompts."""
     from ..rl.ppo import encode_prompts
     from ..stages.pt import group_texts
-    from ..stages.ppo import PPOStage, heldout_measure
+    from ..stages import settings_for
+    from ..stages.ppo import heldout_measure
 
-    pt_len = profile.stage("pt").max_length
+    ppo = settings_for(profile, "ppo")  # 05's held-out measure: its prompts, length cap and cut-off penalty
     ids = tok(course_texts(profile, "pt", "valid"), add_special_tokens=False)["input_ids"]
-    n = min(N_EVAL, profile.stage("ppo").eval_limit or N_EVAL)
-    blocks = group_texts(ids, pt_len, tok.eos_token_id)[:n]
+    n = min(N_EVAL, ppo.eval_limit)
+    blocks = group_texts(ids, settings_for(profile, "pt").max_length, tok.eos_token_id)[:n]
     chats = course_records(profile, "sft", "valid")["messages"][:n]
     row = {"domain_ppl": perplexity(model, blocks, label="domain perplexity"),
-           "chat_ppl": math.exp(assistant_loss(model, tok, chats, profile.stage("sft").max_length))}
+           "chat_ppl": math.exp(assistant_loss(model, tok, chats, settings_for(profile, "sft").max_length))}
     if reward_model is not None:
         prompts = encode_prompts(tok, course_records(profile, "preference", "valid", n)["prompt"],
-                                 PPOStage.max_prompt_length)
-        m = heldout_measure(model, reward_model, tok, prompts, profile.stage("ppo").max_length,
-                            profile.stage("ppo").missing_eos_penalty, seed=seed, kl=False)
+                                 ppo.max_prompt_length)
+        m = heldout_measure(model, reward_model, tok, prompts, ppo.max_new_tokens, ppo.missing_eos_penalty,
+                            seed=seed, kl=False)
         row.update(reward=m["reward"], rm_score=m["raw_score"], eos_fraction=m["eos_fraction"],
                    response_length=m["response_length"])
     return row

@@ -59,6 +59,7 @@ import torch.nn.functional as F
 
 from ..env.distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
                                broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
+from ..env.settings import Settings, knob
 from ..lm.models import autocast_for, half_dtype
 
 RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
@@ -68,30 +69,38 @@ class NonFiniteLossError(FloatingPointError):
     """A PPO loss (or, without a gradient scaler, a gradient) came out inf or NaN; the optimizer did not step."""
 
 
-@dataclass
-class PPOConfig:
-    steps: int = 8
-    batch_size: int = 8  # prompts, and so responses, per rollout and process (× N processes under torchrun)
-    mini_batch_size: int = 4  # responses per gradient step
-    ppo_epochs: int = 2  # passes over each rollout
-    learning_rate: float = 1e-3
-    max_new_tokens: int = 32  # response length cap
-    max_prompt_length: int = 256  # longer prompts keep their last tokens
-    temperature: float = 1.0
-    gamma: float = 1.0
-    lam: float = 0.95
-    cliprange: float = 0.2  # ε of the policy ratio
-    cliprange_value: float = 0.2  # how far a value may move from its rollout value before it is clipped
-    vf_coef: float = 0.1  # loss = policy loss + vf_coef * value loss
-    kl_coef: float = 0.05  # β (its starting value when adaptive)
-    adaptive_kl: bool = False
-    target_kl: float = 6.0  # adaptive: the KL per response (nats) to hold
-    kl_horizon: int = 10000  # adaptive: how fast β follows (responses)
-    missing_eos_penalty: float = 1.0  # subtracted from the score of a response cut at max_new_tokens
-    whiten_advantages: bool = True
-    max_grad_norm: float = 1.0
-    save_steps: int = 0  # 0: one checkpoint, at the end
-    seed: int = 0
+@dataclass(frozen=True)
+class PPOConfig(Settings):
+    """PPO's knobs, each with its one default: the course's recipe for Qwen2.5-0.5B on a free T4; a profile overrides
+    some (helpers.env.profiles), and helpers.stages.ppo.PPOSettings adds the stage's own."""
+
+    # -- rollouts
+    max_steps: int = knob(60, "PPO steps: one rollout and its updates each")
+    batch_size: int = knob(8, "prompts, and so responses, per rollout and process (× N processes under torchrun)")
+    max_new_tokens: int = knob(128, "response length cap")
+    max_prompt_length: int = knob(256, "longer prompts keep their last tokens")
+    temperature: float = knob(1.0, "sampling temperature of the rollouts")
+    # -- the update
+    mini_batch_size: int = knob(4, "responses per gradient step")
+    ppo_epochs: int = knob(2, "passes over each rollout")
+    learning_rate: float = knob(1e-5, "AdamW learning rate of the policy's and value model's LoRA weights")
+    cliprange: float = knob(0.2, "ε of the policy ratio")
+    cliprange_value: float = knob(0.2, "how far a value may move from its rollout value before it is clipped")
+    vf_coef: float = knob(0.1, "loss = policy loss + vf_coef * value loss")
+    whiten_advantages: bool = knob(True, "advantages scaled to mean 0, std 1 per rollout")
+    max_grad_norm: float = knob(1.0, "gradient clipping")
+    gamma: float = knob(1.0, "discount of GAE")
+    lam: float = knob(0.95, "λ of GAE: 1 = Monte Carlo returns, 0 = one-step TD")
+    # -- the reward
+    kl_coef: float = knob(0.05, "β: the per-token KL penalty to the reference (its starting value when adaptive)")
+    adaptive_kl: bool = knob(False, "adapt β to hold target_kl (Ziegler et al., 2019)")
+    target_kl: float = knob(6.0, "adaptive: the KL per response (nats) to hold")
+    kl_horizon: int = knob(10000, "adaptive: how fast β follows (responses)")
+    missing_eos_penalty: float = knob(3.0, "subtracted from the reward of a response cut off at max_new_tokens; larger "
+                                           "than the spread of the reward model's scores, so that ending always pays")
+    # -- saving
+    save_steps: int = knob(10, "a checkpoint every this many steps (0: only at the end)")
+    seed: int = knob(0, "seed of sampling and initialisation")
 
 
 # ---------------------------------------------------------------- the algorithm, on tensors
@@ -487,7 +496,7 @@ class PPOTrainer:
 
     def train(self, resume: bool = True, callback: Callable[[dict], None] | None = None,
               progress: bool = True) -> list[dict]:
-        """Steps up to config.steps; a checkpoint every save_steps and at the end; first, when `resume`, loads the
+        """Steps up to config.max_steps; a checkpoint every save_steps and at the end; first, when `resume`, loads the
         newest complete checkpoint published to publish_dir. `progress`: a progress bar (ETA, newest reward, KL and
         share of answers that end); every step's numbers are in log_history (plot them) and go to `callback`."""
         from tqdm.auto import tqdm
@@ -495,17 +504,17 @@ class PPOTrainer:
         if resume:
             self.resume()
         c = self.config
-        bar = tqdm(total=c.steps, initial=self.global_step, desc="PPO steps", disable=not (progress and is_main()),
+        bar = tqdm(total=c.max_steps, initial=self.global_step, desc="PPO steps", disable=not (progress and is_main()),
                    dynamic_ncols=True)
         try:
-            while self.global_step < c.steps:
+            while self.global_step < c.max_steps:
                 log = self.step()
                 bar.set_postfix(reward=f"{log['reward']:.3g}", kl=f"{log['kl']:.3g}", eos=f"{log['eos_fraction']:.2f}",
                                 refresh=False)
                 bar.update(1)
                 if callback:
                     callback(log)
-                if self.global_step == c.steps or (c.save_steps and self.global_step % c.save_steps == 0):
+                if self.global_step == c.max_steps or (c.save_steps and self.global_step % c.save_steps == 0):
                     self.save_checkpoint()
         finally:
             bar.close()

@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from . import execute_readonly
+from .readonly import execute_readonly
 
 Pair = dict[str, str]
-__all__ = ["AGGREGATES", "TEMPLATES", "query_key", "synthesize"]  # helpers.sql is the SQL module itself
+__all__ = ["AGGREGATES", "TEMPLATES", "query_key", "synthesize"]  # re-exported by helpers.sql
 
 AGGREGATES = (("average", "avg"), ("maximum", "max"), ("minimum", "min"), ("total", "sum"))
 

@@ -23,13 +23,23 @@ def stage_class(name: str):
     return getattr(importlib.import_module(module), cls)
 
 
+def settings_for(profile, name: str):
+    """Stage `name`'s settings on `profile`: its settings class's defaults with the profile's overrides (and
+    WORKBOOK_SMOKE's cut), e.g. settings_for(PROFILE, "ppo").missing_eos_penalty."""
+    return stage_class(name).settings_class.from_profile(profile, name)
+
+
 # Layer 4 (on top of helpers.env, helpers.lm, helpers.rl and helpers.sql). The names notebooks and tests use, loaded on
 # first use: the stage classes (from REGISTRY) and the algorithms a chapter computes by hand next to the library.
 _EXPORTS = {**{spec.split(":")[1]: spec.split(":")[0] for spec in REGISTRY.values()},
-            "Stage": "helpers.stages.base", "group_texts": "helpers.stages.pt", "pairwise_loss": "helpers.stages.rm",
+            "Stage": "helpers.stages.base", "TrainerSettings": "helpers.stages.base",
+            **{f"{cls}Settings": f"helpers.stages.{mod}" for mod, cls in (("pt", "PT"), ("sft", "SFT"), ("rm", "RM"),
+                                                                           ("ppo", "PPO"), ("dpo", "DPO"),
+                                                                           ("text2sql", "Text2SQL"))},
+            "group_texts": "helpers.stages.pt", "pairwise_loss": "helpers.stages.rm",
             "completion_logps": "helpers.stages.dpo", "dpo_loss": "helpers.stages.dpo",
             "score": "helpers.stages.text2sql", "fit_prompt": "helpers.stages.text2sql"}
-__all__ = ["REGISTRY", "stage_class", *sorted(_EXPORTS)]
+__all__ = ["REGISTRY", "settings_for", "stage_class", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,24 +12,42 @@ from ..lm.checkpoints import PublishCallback, checkpoint_mismatch, resume_from, 
 from ..env.distributed import barrier, broadcast_object, is_main, main_first
 from ..lm.models import build_tiny_causal_lm, fp32_trainable, init_new_token_rows, load_causal_lm, prepare_4bit_base
 from ..env.profiles import Profile, get_profile
+from ..env.settings import Settings, knob
 from ..env.quiet import compact_progress
 from ..env.tensorboard import stage_log_dir, trainer_callback
 from ..env.runs import DRIVE_ROOT, find_output, run_dir, save_metrics, shown, stage_dir, stage_output
+
+
+@dataclass(frozen=True)
+class TrainerSettings(Settings):
+    """The Trainer knobs every TRL-trained stage shares (defaults: the free-Colab T4 recipe). Each stage's settings class
+    (PTSettings, SFTSettings, …, next to its stage) adds its steps, learning rate, lengths and own knobs."""
+
+    batch_size: int = knob(4, "examples (packed rows for SFT) per micro-batch and process")
+    grad_accum: int = knob(4, "micro-batches per optimizer step")
+    save_steps: int = knob(50, "a checkpoint every this many steps (0: only at the end)")
+    eval_limit: int | None = knob(None, "held-out examples measured (None: all the split has)")
+    hub_limit: int = knob(20000, "training examples read from the hub dataset (data_source hub)")
 
 
 class Stage:
     """A training stage as named steps. Notebooks call the steps one at a time; `run()` calls them all."""
 
     name = ""
+    settings_class: type[Settings] = TrainerSettings  # each stage: its own, holding all its knobs and their defaults
     steps: tuple[str, ...] = ()
     main_only_steps: tuple[str, ...] = ("save",)  # under torchrun: run by rank 0 alone, the others wait
+    # What each step makes (attribute → step), so that a step called out of order names the one to run first; a stage
+    # adds its own in `produces`.
+    PRODUCES = {"tok": "load", "data": "load", "model": "build_model", "trainer": "build_trainer",
+                "log_history": "train"}
+    produces: dict[str, str] = {}
 
-    def __init__(self, root: str | Path | None = None, profile: Profile | None = None, max_steps: int | None = None,
-                 seed: int = 42, batch_size: int | None = None, max_length: int | None = None):
+    def __init__(self, root: str | Path | None = None, profile: Profile | None = None, seed: int = 42, **knobs):
+        """`knobs` (e.g. max_steps=2) replace the profile's settings of this stage; None keeps them."""
         self.profile = profile or get_profile()
         self.root = Path(root).resolve() if root else run_dir()
-        overrides = dict(max_steps=max_steps, batch_size=batch_size, max_length=max_length)
-        self.settings = replace(self.profile.stage(self.name), **{k: v for k, v in overrides.items() if v})
+        self.settings = self.settings_class.from_profile(self.profile, self.name, **knobs)
         self.seed = seed
         self.dir = stage_dir(self.name, self.root)
         self.publish_dir = self.dir / "checkpoints"  # on Drive when the run is: survives a disconnect
@@ -37,6 +55,26 @@ class Stage:
         self.work_dir = local / "work"  # the Trainer's output_dir: always a local disk
         self.output = stage_output(self.name, self.root)
         self.metrics: dict = {}
+
+    def __getattr__(self, name: str):
+        """Called only for an attribute not set yet: one a step makes says which step to run first."""
+        step = {**Stage.PRODUCES, **type(self).produces}.get(name)
+        if step is None or step not in type(self).steps:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"stage.{name} does not exist yet: the step {step!r} makes it — run stage.{step}() first "
+                             f"(this stage's steps, in order: {', '.join(type(self).steps)})")
+
+    def __setattr__(self, name: str, value) -> None:
+        """A knob set on the stage itself would be ignored: say where it goes instead."""
+        if name not in ("settings", "seed") and name in type(self).settings_class.help():  # seed: the stage's own
+            raise AttributeError(f"{name} is a setting of this stage: pass it when building the stage "
+                                 f"({type(self).__name__}(..., {name}=...)) or replace the settings "
+                                 f"(stage.settings = stage.settings.with_changes({name}=...))")
+        super().__setattr__(name, value)
+
+    def train(self) -> None:
+        """Train (resuming from the newest published checkpoint when there is one)."""
+        self.train_resumable(self.trainer)
 
     def run(self) -> dict:
         """Every step in order (the headless runner); returns the stage's metrics.

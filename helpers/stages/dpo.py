@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..lm.evaluation import early_late
 from ..lm.models import autocast_for, load_causal_lm, lora_config, merge_and_save
 from ..rl.ppo import encode_prompts
 from ..env.runs import find_output
+from ..env.settings import knob
 from ..env.sources import course_records
-from .base import Stage
+from .base import Stage, TrainerSettings
 
 
 def completion_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -32,18 +35,31 @@ def win_rate(ours: list[float], theirs: list[float]) -> float:
     return sum((a > b) + 0.5 * (a == b) for a, b in zip(ours, theirs)) / len(ours)
 
 
+@dataclass(frozen=True)
+class DPOSettings(TrainerSettings):
+    """Stage 06's knobs (with TrainerSettings': batch, accumulation, saving, held-out and hub limits). Its comparison
+    with SFT and PPO measures answers exactly as 05 does, with 05's settings (PPOSettings: prompts, length cap,
+    cut-off penalty)."""
+
+    max_steps: int = knob(200, "optimizer steps")
+    learning_rate: float = knob(5e-6, "AdamW learning rate of the LoRA weights")
+    max_length: int = knob(512, "tokens of prompt + answer; longer answers are cut")
+    beta: float = knob(0.1, "β: strength of the pull towards the reference (small β lets the policy move further)")
+
+
 class DPOStage(Stage):
     name = "dpo"
+    settings_class = DPOSettings
+    produces = {"base": "build_model", "heldout_margins": "evaluate_before", "measured": "compare",
+                "answers": "compare", "prompts": "compare"}
     steps = ("load", "build_model", "build_trainer", "evaluate_before", "train", "evaluate_after", "compare", "save")
-    hub_limit = 20000
-    beta = 0.1  # strength of the pull towards the reference: small β lets the policy move further
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
 
     def load(self) -> None:
         self.tok = self.tokenizer()
-        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        limit = None if self.profile.data_source == "shipped" else self.settings.hub_limit
         self.data = {split: course_records(self.profile, "preference", split, limit) for split in ("train", "valid")}
         self.metrics.update(train_pairs=len(self.data["train"]), valid_pairs=len(self.data["valid"]))
 
@@ -55,7 +71,7 @@ class DPOStage(Stage):
     def dpo_config(self):
         from trl import DPOConfig
 
-        return DPOConfig(**self.training_kwargs(), beta=self.beta, max_length=self.settings.max_length,
+        return DPOConfig(**self.training_kwargs(), beta=self.settings.beta, max_length=self.settings.max_length,
                          dataset_num_proc=None)
 
     def build_trainer(self) -> None:
@@ -93,7 +109,7 @@ class DPOStage(Stage):
                 with self.reference():
                     reference = completion_logps(self.model, batch)
             (pw, pl), (rw, rl) = policy.chunk(2), reference.chunk(2)
-            margins += (self.beta * ((pw - rw) - (pl - rl))).tolist()
+            margins += (self.settings.beta * ((pw - rw) - (pl - rl))).tolist()
         return margins
 
     @staticmethod
@@ -133,14 +149,13 @@ class DPOStage(Stage):
         sampled answer each, measured exactly as 05 measures PPO and GRPO (helpers.stages.ppo.heldout_measure: 04's
         reward model reading the answer's tokens, the same cut-off penalty, seed and length cap), so the numbers of
         05 and 06 compare. The win rate is the share of prompts where DPO's answer out-scores 03's."""
-        from .ppo import PPOStage, heldout_measure
+        from .ppo import PPOSettings, heldout_measure
 
         rm = self.reward_model_or_standin()
-        n_eval = self.profile.stage("ppo").eval_limit or PPOStage.n_eval  # the prompts 05 measures on
-        prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:n_eval], PPOStage.max_prompt_length)
-        self.prompts = list(self.data["valid"]["prompt"][:n_eval])
-        ppo = self.profile.stage("ppo")
-        measure = dict(max_new_tokens=ppo.max_length, missing_eos_penalty=ppo.missing_eos_penalty, seed=self.seed)
+        ppo = PPOSettings.from_profile(self.profile, "ppo")  # the prompts, length cap and penalty 05 measures with
+        prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:ppo.eval_limit], ppo.max_prompt_length)
+        self.prompts = list(self.data["valid"]["prompt"][:ppo.eval_limit])
+        measure = dict(max_new_tokens=ppo.max_new_tokens, missing_eos_penalty=ppo.missing_eos_penalty, seed=self.seed)
         with self.reference():
             self.measured = {"sft": heldout_measure(self.model, rm, self.tok, prompts, kl=False, **measure)}
         self.measured["dpo"] = heldout_measure(self.model, rm, self.tok, prompts, **measure)

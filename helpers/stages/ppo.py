@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -14,6 +15,7 @@ from ..rl.ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_
 from ..env.distributed import is_main
 from ..env.quiet import compact_progress
 from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
+from ..env.settings import knob
 from ..env.sources import course_records
 from .base import Stage
 
@@ -89,24 +91,29 @@ class PenalizedReward:
         return [s - self.penalty * (not done) for s, done in zip(scores, ended)]
 
 
+@dataclass(frozen=True)
+class PPOSettings(PPOConfig):
+    """Stage 05's knobs: PPO's own (helpers.rl.ppo.PPOConfig: steps, batch, lengths, learning rate, clipping, GAE, β,
+    the cut-off penalty, each with its default there) and the stage's below. 06 measures with these too."""
+
+    eval_limit: int = knob(32, "held-out prompts on which PPO, GRPO (and in 06, DPO) are measured")
+    n_prompts: int = knob(3, "held-out prompts whose answers are shown before and after")
+    grpo_generations: int = knob(4, "GRPO: responses per prompt (the group its advantages are relative to)")
+    hub_limit: int = knob(2000, "training prompts read from the hub preference set (data_source hub)")
+
+
 class PPOStage(Stage):
     name = "ppo"
+    settings_class = PPOSettings
+    produces = {**dict.fromkeys(("prompts", "eval_prompts", "train_conversations", "eval_conversations"), "load"),
+                **dict.fromkeys(("policy", "value_model", "ppo"), "build_models"),
+                "before": "answers_before", "eval_before": "answers_before", "ppo_usage": "train",
+                "after": "answers_after", "eval_after": "evaluate", "comparison": "compare",
+                **dict.fromkeys(("grpo_trainer", "eval_grpo", "grpo_usage", "grpo_log_history"), "grpo")}
     steps = ("load", "build_models", "answers_before", "train", "answers_after", "evaluate", "save", "grpo", "compare")
-    hub_limit = 2000  # prompts of the hub preference set used on Colab
-    n_prompts = 3  # held-out prompts whose answers are shown before and after
-    n_eval = 32  # held-out prompts on which PPO and GRPO (and in 06, DPO) are measured
-    max_prompt_length = 256
-    kl_coef = 0.05
-    adaptive_kl = False
-    grpo_generations = 4  # GRPO: responses per prompt (the group its advantages are relative to)
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
-
-    @property
-    def missing_eos_penalty(self) -> float:
-        """The profile's cut-off penalty (StageSettings.missing_eos_penalty)."""
-        return self.settings.missing_eos_penalty
 
     # ---- data
     def load(self) -> None:
@@ -114,12 +121,12 @@ class PPOStage(Stage):
         if self.profile.name == "tiny" and not torch.cuda.is_available():
             torch.set_num_threads(1)  # a tiny model's matmuls gain nothing from threads; on busy cores they cost a lot
         self.tok = self.tokenizer()
-        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        s = self.settings
+        limit = None if self.profile.data_source == "shipped" else s.hub_limit
         self.train_conversations = list(course_records(self.profile, "preference", "train", limit)["prompt"])
-        self.n_eval = self.settings.eval_limit or self.n_eval
-        self.eval_conversations = list(course_records(self.profile, "preference", "valid", self.n_eval)["prompt"])
-        self.prompts = encode_prompts(self.tok, self.train_conversations, self.max_prompt_length)
-        self.eval_prompts = encode_prompts(self.tok, self.eval_conversations, self.max_prompt_length)
+        self.eval_conversations = list(course_records(self.profile, "preference", "valid", s.eval_limit)["prompt"])
+        self.prompts = encode_prompts(self.tok, self.train_conversations, s.max_prompt_length)
+        self.eval_prompts = encode_prompts(self.tok, self.eval_conversations, s.max_prompt_length)
         self.metrics.update(train_prompts=len(self.prompts), eval_prompts=len(self.eval_prompts))
 
     # ---- models
@@ -132,11 +139,8 @@ class PPOStage(Stage):
         return self.reward_model_or_standin()
 
     def ppo_config(self) -> PPOConfig:
-        s = self.settings
-        return PPOConfig(steps=s.max_steps, batch_size=s.batch_size, mini_batch_size=max(1, s.batch_size // 2),
-                         ppo_epochs=2, learning_rate=s.learning_rate, max_new_tokens=s.max_length,
-                         max_prompt_length=self.max_prompt_length, kl_coef=self.kl_coef, adaptive_kl=self.adaptive_kl,
-                         missing_eos_penalty=self.missing_eos_penalty, save_steps=s.save_steps, seed=self.seed)
+        """PPO's part of the settings (a PPOConfig), seeded with the stage's seed."""
+        return PPOConfig(**{k: getattr(self.settings, k) for k in PPOConfig.help()} | {"seed": self.seed})
 
     def build_models(self) -> None:
         """Policy = 03's model + LoRA (reference = adapter disabled); value model = 04's reward model + LoRA and a
@@ -153,30 +157,28 @@ class PPOStage(Stage):
 
     # ---- answers and scores
     def answers_before(self) -> None:
-        self.before = generate_answers(self.policy, self.tok, self.eval_conversations[:self.n_prompts],
-                                       max_new_tokens=self.settings.max_length)
+        self.before = generate_answers(self.policy, self.tok, self.eval_conversations[:self.settings.n_prompts],
+                                       max_new_tokens=self.settings.max_new_tokens)
         with self.value_model.disable_adapter():  # the reward model
             self.eval_before = self.measure(self.policy, self.value_model)
 
     def measure(self, policy, reward_model) -> dict:
         """The held-out measurement (heldout_measure): sampled answers scored exactly like the training reward."""
-        return heldout_measure(policy, reward_model, self.tok, self.eval_prompts, self.settings.max_length,
-                               self.missing_eos_penalty, seed=self.seed)
+        return heldout_measure(policy, reward_model, self.tok, self.eval_prompts, self.settings.max_new_tokens,
+                               self.settings.missing_eos_penalty, seed=self.seed)
 
     def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
         """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model
         and 04's reward model, no checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from
         exploiting a reward model that scores unfinished answers well. Returns {"log": per-step log, "before"/"after":
         held-out measurements}."""
-        from dataclasses import replace
-
         policy = with_lora(self.policy_base(), lora_config(self.profile))
         value = make_value_model(self.reward_model(),
                                  lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
         config = replace(self.ppo_config(), missing_eos_penalty=missing_eos_penalty, save_steps=0,
-                         steps=steps or max(2, self.settings.max_steps // 2))  # half the run: the trend shows
+                         max_steps=steps or max(2, self.settings.max_steps // 2))  # half the run: the trend shows
         trainer = PPOTrainer(policy, value, self.tok, self.prompts, config, reward_suffix=turn_suffix(self.tok))
-        measure = dict(max_new_tokens=self.settings.max_length, missing_eos_penalty=missing_eos_penalty,
+        measure = dict(max_new_tokens=self.settings.max_new_tokens, missing_eos_penalty=missing_eos_penalty,
                        seed=self.seed, kl=False)
         if getattr(self, "eval_before", None) is not None:  # the same start, prompts and seed: the same answers
             before = dict(self.eval_before, reward=self.eval_before["raw_score"] - missing_eos_penalty *
@@ -204,8 +206,8 @@ class PPOStage(Stage):
         self.ppo_usage = usage
 
     def answers_after(self) -> None:
-        self.after = generate_answers(self.policy, self.tok, self.eval_conversations[:self.n_prompts],
-                                      max_new_tokens=self.settings.max_length)
+        self.after = generate_answers(self.policy, self.tok, self.eval_conversations[:self.settings.n_prompts],
+                                      max_new_tokens=self.settings.max_new_tokens)
 
     def evaluate(self) -> None:
         with self.value_model.disable_adapter():
@@ -231,8 +233,8 @@ class PPOStage(Stage):
 
         s = self.settings
         return GRPOConfig(output_dir=str(self.work_dir / "grpo"), max_steps=s.max_steps,
-                          per_device_train_batch_size=s.batch_size, num_generations=self.grpo_generations,
-                          max_completion_length=s.max_length, learning_rate=s.learning_rate, beta=self.kl_coef,
+                          per_device_train_batch_size=s.batch_size, num_generations=s.grpo_generations,
+                          max_completion_length=s.max_new_tokens, learning_rate=s.learning_rate, beta=s.kl_coef,
                           temperature=1.0, logging_steps=1, save_strategy="no", report_to="none", seed=self.seed,
                           data_seed=self.seed, bf16=self.profile.bf16, fp16=self.profile.fp16,
                           activation_checkpointing=self.profile.load_in_4bit, use_cpu=not torch.cuda.is_available(),
@@ -251,7 +253,8 @@ class PPOStage(Stage):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.grpo_reward_model = self.reward_model()
-        reward = PenalizedReward(self.grpo_reward_model, self.tok, self.missing_eos_penalty, self.max_prompt_length)
+        reward = PenalizedReward(self.grpo_reward_model, self.tok, self.settings.missing_eos_penalty,
+                                 self.settings.max_prompt_length)
         self.grpo_trainer = GRPOTrainer(model=self.policy_base(), reward_funcs=reward, args=self.grpo_config(),
                                         train_dataset=Dataset.from_dict({"prompt": self.train_conversations}),
                                         processing_class=self.tok,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from dataclasses import dataclass
 from itertools import chain
 
 from ..lm.evaluation import perplexity
 from ..lm.models import embedding_training, lora_config, merge_and_save, with_lora
+from ..env.settings import knob
 from ..env.sources import course_texts, has_cjk
-from .base import Stage
+from .base import Stage, TrainerSettings
 
 
 def group_texts(token_lists: list[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
@@ -19,15 +21,25 @@ def group_texts(token_lists: list[list[int]], block_size: int, eos_id: int) -> l
     return [stream[i:i + block_size] for i in range(0, usable, block_size)]
 
 
+@dataclass(frozen=True)
+class PTSettings(TrainerSettings):
+    """Stage 02's knobs (with TrainerSettings': batch, accumulation, saving, held-out and hub limits)."""
+
+    max_steps: int = knob(300, "optimizer steps")
+    learning_rate: float = knob(2e-4, "AdamW learning rate (LoRA weights and the new tokens' rows)")
+    max_length: int = knob(512, "tokens per training block (documents are concatenated and cut)")
+
+
 class PTStage(Stage):
     name = "pt"
+    settings_class = PTSettings
+    produces = {"blocks": "load"}
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
-    hub_limit = 20000  # documents of the hub corpus used on Colab
 
     def load(self) -> None:
         """Tokenizer from 01; domain documents tokenised and packed into blocks of max_length tokens."""
         self.tok = self.tokenizer()
-        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        limit = None if self.profile.data_source == "shipped" else self.settings.hub_limit
         texts = {split: course_texts(self.profile, "pt", split, limit) for split in ("train", "valid")}
         valid = texts["valid"]
         texts["valid_zh"] = [t for t in valid if has_cjk(t)]  # the same held-out text, by language
@@ -74,9 +86,6 @@ class PTStage(Stage):
         train = Dataset.from_dict({"input_ids": self.blocks["train"], "labels": self.blocks["train"]})
         self.trainer = Trainer(model=self.model, args=TrainingArguments(**self.training_kwargs()), train_dataset=train,
                                data_collator=default_data_collator, callbacks=self.callbacks())
-
-    def train(self) -> None:
-        self.train_resumable(self.trainer)
 
     def evaluate_after(self) -> None:
         self.save_metrics(**{f"{k}_after": v for k, v in self.held_out_perplexities().items()})

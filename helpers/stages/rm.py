@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..lm.models import load_reward_model, lora_config, merge_and_save, torch_dtype, with_lora
 from ..lm.rewards import build_tiny_reward_model, reward_scores
+from ..env.settings import knob
 from ..env.sources import course_records
-from .base import Stage
+from .base import Stage, TrainerSettings
 
 
 def pairwise_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -15,11 +18,21 @@ def pairwise_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Ten
     return -torch.nn.functional.logsigmoid(r_chosen - r_rejected).mean()
 
 
+@dataclass(frozen=True)
+class RMSettings(TrainerSettings):
+    """Stage 04's knobs (with TrainerSettings': batch, accumulation, saving, held-out and hub limits)."""
+
+    max_steps: int = knob(200, "optimizer steps")
+    learning_rate: float = knob(1e-4, "AdamW learning rate (LoRA weights and the new score head)")
+    max_length: int = knob(512, "tokens of prompt + answer the reward model reads; longer pairs are dropped")
+    hub_valid_limit: int = knob(500, "held-out pairs read from the hub dataset (scored twice: before and after)")
+
+
 class RMStage(Stage):
     name = "rm"
+    settings_class = RMSettings
+    produces = {"scores_before": "evaluate_before", "scores_after": "evaluate_after"}
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
-    hub_limit = 20000  # training pairs from the hub dataset on Colab
-    hub_valid_limit = 500  # held-out pairs scored on Colab (twice: before and after training)
 
     def previous(self) -> tuple[str, ...]:
         return ("sft",)
@@ -27,7 +40,8 @@ class RMStage(Stage):
     def load(self) -> None:
         self.tok = self.tokenizer()
         hub = self.profile.data_source != "shipped"
-        limits = {"train": self.hub_limit if hub else None, "valid": self.hub_valid_limit if hub else None}
+        s = self.settings
+        limits = {"train": s.hub_limit if hub else None, "valid": s.hub_valid_limit if hub else None}
         self.data = {split: course_records(self.profile, "preference", split, n) for split, n in limits.items()}
         self.metrics.update(train_pairs=len(self.data["train"]), valid_pairs=len(self.data["valid"]))
 
@@ -92,9 +106,6 @@ class RMStage(Stage):
         rows = [{"chosen_ids": ds[i]["chosen_ids"], "rejected_ids": ds[i]["rejected_ids"]} for i in range(min(n, len(ds)))]
         device = next(self.model.parameters()).device
         return {k: v.to(device) for k, v in self.trainer.data_collator(rows).items()}
-
-    def train(self) -> None:
-        self.train_resumable(self.trainer)
 
     def evaluate_after(self) -> None:
         self.scores_after = self.scores("valid")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..lm.evaluation import answer_stats, assistant_loss, repetition_rate
 from ..lm.lm_head import full_logits_head
 from ..lm.packing import use_varlen_attention
 from ..lm.models import lora_config, merge_and_save, with_lora
+from ..env.settings import knob
 from ..env.sources import course_records
-from .base import Stage
+from .base import Stage, TrainerSettings
 
 
 def prompts_of(records, n: int) -> list[list[dict]]:
@@ -21,22 +23,33 @@ def prompts_of(records, n: int) -> list[list[dict]]:
     return out
 
 
+@dataclass(frozen=True)
+class SFTSettings(TrainerSettings):
+    """Stage 03's knobs (with TrainerSettings': batch, accumulation, saving, held-out and hub limits)."""
+
+    max_steps: int = knob(300, "optimizer steps")
+    learning_rate: float = knob(2e-4, "AdamW learning rate of the LoRA weights")
+    max_length: int = knob(1024, "tokens per packed row (per conversation, unpacked); longer conversations are cut")
+    packing: bool = knob(True, "conversations packed into rows (best-fit), each attending only to itself")
+    neftune_noise_alpha: float | None = knob(None, "NEFTune: noise on the input embeddings, e.g. 5.0 (None: off)")
+    max_new_tokens: int = knob(96, "new tokens a measured held-out answer may have")
+    n_prompts: int = knob(3, "held-out prompts whose answers are shown before and after")
+
+
 class SFTStage(Stage):
     name = "sft"
+    settings_class = SFTSettings
+    produces = {"prompts": "load", "before": "evaluate_before", "after": "evaluate_after"}
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
-    hub_limit = 20000
-    packing = True
-    neftune_noise_alpha: float | None = None  # e.g. 5.0 turns NEFTune on: noise on the input embeddings
-    n_prompts = 3
 
     def previous(self) -> tuple[str, ...]:
         return ("pt",)
 
     def load(self) -> None:
         self.tok = self.tokenizer()
-        limit = None if self.profile.data_source == "shipped" else self.hub_limit
+        limit = None if self.profile.data_source == "shipped" else self.settings.hub_limit
         self.data = {split: course_records(self.profile, "sft", split, limit) for split in ("train", "valid")}
-        self.prompts = prompts_of(self.data["valid"], self.n_prompts)
+        self.prompts = prompts_of(self.data["valid"], self.settings.n_prompts)
         self.metrics.update(train_conversations=len(self.data["train"]), valid_conversations=len(self.data["valid"]))
 
     def build_model(self) -> None:
@@ -50,12 +63,12 @@ class SFTStage(Stage):
         return assistant_loss(self.model, self.tok, valid, self.settings.max_length)
 
     def answer_cap(self) -> int:
-        """New tokens a measured answer may have (the profile's max_new_tokens, else 96)."""
-        return self.settings.max_new_tokens or 96
+        """New tokens a measured answer may have (SFTSettings.max_new_tokens)."""
+        return self.settings.max_new_tokens
 
     def n_measured(self) -> int:
         """How many held-out conversations the answer measures use (the profile's eval_limit, at least the shown ones)."""
-        return max(self.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
+        return max(self.settings.n_prompts, self.settings.eval_limit or len(self.data["valid"]))
 
     def heldout_answers(self) -> dict:
         """Greedy answers to the held-out prompts: share that end (EOS), repetition rate, length."""
@@ -83,7 +96,7 @@ class SFTStage(Stage):
         self.save_metrics(**{f"heldout_loss_{when}": loss, f"heldout_ppl_{when}": math.exp(loss),
                              f"eos_rate_{when}": stats["eos_rate"], f"repetition_rate_{when}": stats["repetition_rate"],
                              f"answer_length_{when}": stats["answer_length"]})
-        setattr(self, when, stats["answers"][:self.n_prompts])  # the greedy answers to the first prompts, shown
+        setattr(self, when, stats["answers"][:self.settings.n_prompts])  # the greedy answers to the first prompts, shown
 
     def evaluate_before(self) -> None:
         """Held-out assistant-token loss and greedy answers of the model before SFT."""
@@ -93,20 +106,17 @@ class SFTStage(Stage):
         from trl import SFTConfig
 
         return SFTConfig(**self.training_kwargs(), max_length=self.settings.max_length, assistant_only_loss=True,
-                         packing=self.packing, packing_strategy="bfd", padding_free=self.packing,
-                         neftune_noise_alpha=self.neftune_noise_alpha, dataset_num_proc=None)
+                         packing=self.settings.packing, packing_strategy="bfd", padding_free=self.settings.packing,
+                         neftune_noise_alpha=self.settings.neftune_noise_alpha, dataset_num_proc=None)
 
     def build_trainer(self) -> None:
         from trl import SFTTrainer
 
         self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=self.data["train"],
                                   processing_class=self.tok, callbacks=self.callbacks())
-        if self.packing:
+        if self.settings.packing:
             use_varlen_attention(self.model)  # no FlashAttention here: packed SDPA, each example kept to itself
         full_logits_head(self.trainer.model)  # on a CPU: full logits + fp32 log-softmax beat TRL's fused head
-
-    def train(self) -> None:
-        self.train_resumable(self.trainer)
 
     def evaluate_after(self) -> None:
         """The same held-out loss and prompts after SFT."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -16,7 +17,8 @@ from transformers import AutoModelForCausalLM
 
 from .. import sql
 from ..lm.models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
-from .base import Stage
+from ..env.settings import knob
+from .base import Stage, TrainerSettings
 
 SCHEMA_FORMATS = ("sentences", "compact", "ddl")
 
@@ -89,29 +91,43 @@ def _flat_keys(entry: dict) -> dict:
     return {**entry, "primary_keys": keys}
 
 
+@dataclass(frozen=True)
+class Text2SQLSettings(TrainerSettings):
+    """Stage 07's knobs (with TrainerSettings': batch, accumulation, saving, dev-question and hub limits)."""
+
+    max_steps: int = knob(300, "optimizer steps")
+    learning_rate: float = knob(2e-4, "AdamW learning rate of the LoRA weights")
+    max_length: int = knob(1024, "tokens of prompt + SQL; a longer schema loses lines from its end (fit_prompt)")
+    max_new_tokens: int | None = knob(None, "generation cap of a predicted query (None: 64 for the tiny random-init "
+                                            "model, which rarely stops by itself; 192 for a pretrained one)")
+    schema_format: str | None = knob(None, "SCHEMA_FORMATS (None: compact for the tiny model, else DB-GPT-Hub's "
+                                           "sentences)")
+    synthetic_per_db: int = knob(0, "template question/SQL pairs added per training database (helpers.sql.synth)")
+    spider_train_limit: int | None = knob(None, "Spider (use_spider): training questions read (None: all)")
+    sql_tokenizer_vocab: int = knob(2000, "tiny only: vocabulary of the stand-in SQL tokenizer (sql_tokenizer)")
+    tiny_model_overrides: dict = knob(dict(hidden_size=128, intermediate_size=256),
+                                      "tiny only: config of the random-init SQL model")
+
+
 class Text2SQLStage(Stage):
     name = "text2sql"
+    settings_class = Text2SQLSettings
+    produces = {**dict.fromkeys(("examples", "tables", "db_paths", "dev", "train_data", "dev_prompts", "synthetic"),
+                                "load"),
+                "rows_before": "evaluate_before", "rows_after": "evaluate_after"}
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
-    schema_format: str | None = None  # SCHEMA_FORMATS; None: "compact" under tiny, else "sentences" (DB-GPT-Hub)
-    eval_limit: int | None = None  # dev questions evaluated (None: all of them)
     spider_dir: Path | None = None  # set by use_spider(): the unpacked Spider release (tables.json, database/)
-    spider_train_limit: int | None = None
-    sql_tokenizer_vocab = 2000  # tiny only: vocabulary of the stand-in SQL tokenizer (sql_tokenizer)
-    tiny_model_overrides: dict = dict(hidden_size=128, intermediate_size=256)  # tiny only: the random-init SQL model
-    synthetic_per_db: int | None = None  # template pairs added per training database (None: the profile's setting)
 
     @property
     def max_new_tokens(self) -> int:
-        """Generation cap: the profile's, else short for the tiny CPU model (it rarely stops by itself) and room for
-        long queries on Colab."""
+        """Generation cap (Text2SQLSettings.max_new_tokens; None: by model)."""
         return self.settings.max_new_tokens or (64 if self.profile.sql_model is None else 192)
 
     @property
     def format(self) -> str:
-        """The schema format in use: `schema_format` when set, else "compact" for the tiny CPU model (a third of the
-        sentences' tokens: shorter prompts, faster steps) and DB-GPT-Hub's "sentences" on Colab."""
-        return (self.schema_format or self.settings.schema_format
-                or ("compact" if self.profile.sql_model is None else "sentences"))
+        """The schema format in use (Text2SQLSettings.schema_format; None: "compact" for the tiny CPU model — a third of
+        the sentences' tokens: shorter prompts, faster steps — and DB-GPT-Hub's "sentences" otherwise)."""
+        return self.settings.schema_format or ("compact" if self.profile.sql_model is None else "sentences")
 
     @property
     def prompt_budget(self) -> int:
@@ -125,7 +141,7 @@ class Text2SQLStage(Stage):
         self.spider_dir = Path(spider_dir)
         if not (self.spider_dir / "tables.json").is_file() or not (self.spider_dir / "database").is_dir():
             raise FileNotFoundError(f"{self.spider_dir} must hold Spider's tables.json and database/<db_id>/<db_id>.sqlite")
-        self.eval_limit, self.spider_train_limit = eval_limit, train_limit
+        self.settings = replace(self.settings, eval_limit=eval_limit, spider_train_limit=train_limit)
 
     # ---- steps
     def load(self) -> None:
@@ -139,12 +155,10 @@ class Text2SQLStage(Stage):
         self.schemas: dict[str, str] = {}
         self.synthetic = self.synthesize()
         self.tok = self.load_tokenizer()
-        dev = self.examples["dev"]
-        if self.eval_limit is None:
-            self.eval_limit = self.settings.eval_limit
+        dev, limit = self.examples["dev"], self.settings.eval_limit
         if self.spider_dir is not None:  # a few Spider gold queries do not run read-only: they cannot be scored
-            dev = [ex for ex in dev[:2 * self.eval_limit if self.eval_limit else None] if self.gold_runs(ex)]
-        self.dev = dev if self.eval_limit is None else dev[:self.eval_limit]
+            dev = [ex for ex in dev[:2 * limit if limit else None] if self.gold_runs(ex)]
+        self.dev = dev if limit is None else dev[:limit]
         self.train_data = self.pairs(self.training_examples)
         self.dev_prompts = [self.prompt(ex)[0] for ex in self.dev]
         self.metrics.update(train_questions=len(self.examples["train"]), train_pairs=len(self.train_data),
@@ -161,7 +175,7 @@ class Text2SQLStage(Stage):
         if self.base_source is None:
             print("Tiny profile: a random-init model stands in for the SQL model (it knows no SQL).")
             torch.manual_seed(self.seed)
-            base = AutoModelForCausalLM.from_config(tiny_config(self.profile, self.tok, **self.tiny_model_overrides))
+            base = AutoModelForCausalLM.from_config(tiny_config(self.profile, self.tok, **self.settings.tiny_model_overrides))
             full = ["embed_tokens", "lm_head"]
         else:
             base = load_causal_lm(self.base_source, self.profile, quantize=True)
@@ -234,7 +248,7 @@ class Text2SQLStage(Stage):
 
         texts = [sql.build_prompt(ex["question"], self.schema_text(ex["db_id"])) + " " + ex["query"]
                  for ex in self.training_examples]
-        return to_transformers(byte_level_bpe(texts, self.sql_tokenizer_vocab))
+        return to_transformers(byte_level_bpe(texts, self.settings.sql_tokenizer_vocab))
 
     def schema_text(self, db_id: str) -> str:
         """The schema text of one database in the stage's format, computed once."""
@@ -289,10 +303,10 @@ class Text2SQLStage(Stage):
 
     def synthesize(self) -> list[dict]:
         """Template pairs (helpers.sql.synth) over the databases of the training questions, none repeating a dev gold
-        query: `synthetic_per_db` per database, else the profile's `synthetic_per_db` setting."""
+        query: `synthetic_per_db` per database (Text2SQLSettings)."""
         from ..sql.synth import query_key, synthesize
 
-        n = self.synthetic_per_db if self.synthetic_per_db is not None else self.settings.synthetic_per_db
+        n = self.settings.synthetic_per_db
         held_out = {query_key(ex["query"]) for ex in self.examples["dev"]}
         dbs = sorted({ex["db_id"] for ex in self.examples["train"]})
         return [pair for i, db in enumerate(dbs) if n
@@ -315,7 +329,7 @@ class Text2SQLStage(Stage):
         self.examples = {}
         for split, hub_split in (("train", "train"), ("dev", "validation")):
             rows = load_dataset(repo, split=hub_split)
-            limit = self.spider_train_limit if split == "train" else None
+            limit = self.settings.spider_train_limit if split == "train" else None
             rows = rows.select(range(min(limit, len(rows)))) if limit else rows
             self.examples[split] = [{k: r[k] for k in ("db_id", "question", "query")} for r in rows
                                     if r["db_id"] in self.db_paths and self.db_paths[r["db_id"]].is_file()]
