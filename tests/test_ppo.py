@@ -10,7 +10,7 @@ import functools
 import pytest
 import torch
 
-from helpers.rl import ppo
+from helpers.rl import ppo, rollout
 from helpers.rl.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
                             response_mask, value_loss)
 
@@ -312,7 +312,7 @@ def test_inf_value_loss_is_named_and_nothing_moves(one_thread, dtype):
     trainer = build_toy(steps=1, dtype=dtype)
     batch = trainer.rollout(0)
     before = trainable(trainer)
-    hook = ppo._inner(trainer.value_model).score.register_forward_hook(lambda m, args, out: out + float("inf"))
+    hook = rollout._inner(trainer.value_model).score.register_forward_hook(lambda m, args, out: out + float("inf"))
     try:
         with pytest.raises(ppo.NonFiniteLossError, match=r"PPO step 1: value loss = inf \(") as error:
             trainer.update(batch, 0)

@@ -14,6 +14,9 @@ One PPO step (`PPOTrainer.step`):
 5. update: `ppo_epochs` passes over minibatches: clipped policy loss (`policy_loss`) + clipped value loss
    (`value_loss`), one AdamW step per minibatch.
 
+This module holds the trainer; the losses, GAE and β are in helpers.rl.losses, sampling and scoring in
+helpers.rl.rollout.
+
 The value model is 04's reward model (a causal-LM backbone + a one-output linear `score` head, as
 AutoModelForSequenceClassification builds it) applied at every position instead of only the last one, so its
 values start as the reward model's own estimates. It is trained with LoRA on the backbone and a trainable copy of
@@ -47,22 +50,30 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ..env.distributed import (all_reduce_mean, all_reduce_sum, average_gradients, barrier, broadcast_object,
-                               broadcast_parameters, gather_objects, init_from_env, is_main, rank, world)
+from ..env.distributed import (all_reduce_mean, average_gradients, barrier, broadcast_object, broadcast_parameters,
+                               gather_objects, init_from_env, is_main, rank, world)
 from ..env.settings import Settings, knob
-from ..lm.models import autocast_for, half_dtype
+from ..lm.models import half_dtype
+from .losses import (AdaptiveKL, FixedKL, compute_advantages, entropy_of, kl_rewards, logprobs_of, masked_mean,
+                     masked_whiten, policy_loss, value_loss)
+from .resources import return_freed_memory, track_resources
+from .rollout import (RewardFn, encode_prompts, evaluate_policy, left_pad, make_value_model, positions, response_logits,
+                      response_mask, sample, sequence_scores, token_scores, turn_suffix)
 
-RewardFn = Callable[[list[int], list[int]], float]  # (prompt ids, response ids up to and including EOS) -> score
+__all__ = ["NonFiniteLossError", "PPOConfig", "PPOTrainer",
+           # defined in helpers.rl.losses, .rollout and .resources; re-exported for the code that imports them from here
+           "AdaptiveKL", "FixedKL", "compute_advantages", "entropy_of", "kl_rewards", "logprobs_of", "masked_mean",
+           "masked_whiten", "policy_loss", "value_loss", "RewardFn", "encode_prompts", "evaluate_policy", "left_pad",
+           "make_value_model", "positions", "response_logits", "response_mask", "sample", "sequence_scores",
+           "token_scores", "turn_suffix", "return_freed_memory", "track_resources"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -101,210 +112,6 @@ class PPOConfig(Settings):
     # -- saving
     save_steps: int = knob(10, "a checkpoint every this many steps (0: only at the end)")
     seed: int = knob(0, "seed of sampling and initialisation")
-
-
-# ---------------------------------------------------------------- the algorithm, on tensors
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor, global_batch: bool = False) -> torch.Tensor:
-    """The mean of the masked entries; with `global_batch`, of every process's masked entries (sums and counts
-    all-reduced)."""
-    mask = mask.to(x.dtype)
-    total, count = (x * mask).sum(), mask.sum()
-    if global_batch and world() > 1:
-        total, count = all_reduce_sum(torch.stack([total, count]))
-    return total / count.clamp(min=1)
-
-
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, global_batch: bool = False) -> torch.Tensor:
-    """(x - mean) / std over the masked entries (of every process with `global_batch`); 0 elsewhere."""
-    mean = masked_mean(x, mask, global_batch)
-    var = masked_mean((x - mean) ** 2, mask, global_batch)
-    return (x - mean) * torch.rsqrt(var + eps) * mask.to(x.dtype)
-
-
-def compute_advantages(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float,
-                       lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalised advantage estimation over [batch, time] tensors; `mask` is true on response tokens (a prefix).
-
-    δ_t = r_t + γ·V_{t+1} − V_t (V = 0 after the last response token), A_t = δ_t + γλ·A_{t+1}; returns = A + V.
-    The advantages are plain GAE (not whitened) and 0 outside the mask.
-    """
-    m = mask.to(values.dtype)
-    rewards, masked_values = rewards * m, values * m
-    advantages = torch.zeros_like(values)
-    running = torch.zeros_like(values[:, 0])
-    for t in reversed(range(values.shape[1])):
-        next_value = masked_values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(running)
-        delta = rewards[:, t] + gamma * next_value - masked_values[:, t]
-        running = (delta + gamma * lam * running) * m[:, t]
-        advantages[:, t] = running
-    return advantages, advantages + values
-
-
-def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
-                cliprange: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Clipped surrogate: mean of max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)), ρ = π/π_old; and the fraction that was clipped."""
-    ratio = torch.exp(logprobs - old_logprobs)
-    unclipped = -advantages * ratio
-    clipped = -advantages * torch.clamp(ratio, 1 - cliprange, 1 + cliprange)
-    return masked_mean(torch.maximum(unclipped, clipped), mask), masked_mean((clipped > unclipped).float(), mask)
-
-
-def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
-               cliprange_value: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """½ mean of max((V − R)², (V_clip − R)²), V_clip = V_old + clip(V − V_old, ±ε_v); and the clipped fraction."""
-    clipped_values = old_values + torch.clamp(values - old_values, -cliprange_value, cliprange_value)
-    unclipped_loss, clipped_loss = (values - returns) ** 2, (clipped_values - returns) ** 2
-    loss = 0.5 * masked_mean(torch.maximum(unclipped_loss, clipped_loss), mask)
-    return loss, masked_mean((clipped_loss > unclipped_loss).float(), mask)
-
-
-def response_mask(responses: torch.Tensor, eos_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mask true up to and including the first EOS of each row, whether each row has an EOS)."""
-    is_eos = responses == eos_token_id
-    has_eos = is_eos.any(dim=1)
-    first = torch.where(has_eos, is_eos.int().argmax(dim=1), responses.shape[1] - 1)
-    return torch.arange(responses.shape[1], device=responses.device)[None, :] <= first[:, None], has_eos
-
-
-def kl_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor,
-               kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token rewards −β·(log π − log π_ref), plus the score on each row's last response token; and the KL."""
-    kl = (logprobs - ref_logprobs) * mask
-    rewards = -kl_coef * kl
-    last = mask.long().sum(dim=1) - 1
-    rewards[torch.arange(len(scores)), last] += scores
-    return rewards, kl
-
-
-def logprobs_of(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    return torch.gather(F.log_softmax(logits.float(), dim=-1), 2, tokens[..., None]).squeeze(-1)
-
-
-def entropy_of(logits: torch.Tensor) -> torch.Tensor:
-    logp = F.log_softmax(logits.float(), dim=-1)
-    return -(logp.exp() * logp).sum(-1)
-
-
-class FixedKL:
-    """β stays where it is."""
-
-    def __init__(self, value: float):
-        self.value = value
-
-    def update(self, kl: float, n: int) -> None:
-        pass
-
-
-class AdaptiveKL:
-    """Ziegler et al. (2019): β ← β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) after a batch of n responses."""
-
-    def __init__(self, value: float, target: float, horizon: int):
-        self.value, self.target, self.horizon = value, target, horizon
-
-    def update(self, kl: float, n: int) -> None:
-        error = min(max(kl / self.target - 1, -0.2), 0.2)
-        self.value *= 1 + error * n / self.horizon
-
-
-# ---------------------------------------------------------------- models
-
-
-def _inner(model):
-    """The transformers model inside a peft wrapper (LoRA layers and all), or the model itself."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def token_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """A sequence-classification model's one-output score head applied at every position: [batch, length]."""
-    hf = _inner(model)
-    backbone = getattr(hf, hf.base_model_prefix)
-    with autocast_for(model):
-        hidden = backbone(input_ids=input_ids, attention_mask=attention_mask,
-                          position_ids=positions(attention_mask)).last_hidden_state
-    return hf.score(hidden).squeeze(-1).float()  # outside autocast: a float32 head computes in float32
-
-
-def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """The reward: the score head at the last non-pad token of each row."""
-    last = attention_mask.shape[1] - 1 - attention_mask.flip(1).int().argmax(dim=1)
-    return token_scores(model, input_ids, attention_mask)[torch.arange(len(last)), last]
-
-
-def response_logits(model, ids: torch.Tensor, attn: torch.Tensor, n: int) -> torch.Tensor:
-    """Float32 logits at the `n` positions that predict the last `n` tokens of `ids` (the response). Only those rows
-    of the output layer are computed (`logits_to_keep`): over a 151,936-token vocabulary the prompt's logits would
-    cost more memory than the model."""
-    with autocast_for(model):
-        logits = model(input_ids=ids, attention_mask=attn, position_ids=positions(attn), logits_to_keep=n + 1).logits
-    return logits[:, :-1].float()
-
-
-def positions(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Position ids that skip left padding (as generate() counts them)."""
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-
-
-def make_value_model(reward_model, lora):
-    """The value model: `reward_model` with a LoRA adapter and a trainable float32 copy of its score head. With the
-    adapter disabled it is the unchanged reward model. Each score head casts its input to its own dtype."""
-    from ..lm.models import with_lora
-
-    model = with_lora(reward_model, lora)
-    for head in _inner(model).score.modules():
-        if isinstance(head, torch.nn.Linear):  # the frozen original and the trained copy
-            if head.weight.requires_grad:
-                head.float()
-            head.register_forward_pre_hook(lambda m, args: tuple(a.to(m.weight.dtype) for a in args))
-    return model
-
-
-def turn_suffix(tokenizer) -> list[int]:
-    """The tokens the chat template writes after the EOS that ends an assistant turn (ChatML: a newline). A reward
-    model trained on templated conversations read its score after them, so PPO appends them before scoring."""
-    messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-    ids = list(tokenizer.apply_chat_template(messages, return_dict=True)["input_ids"])
-    last_eos = len(ids) - 1 - ids[::-1].index(tokenizer.eos_token_id)
-    return ids[last_eos + 1:]
-
-
-def encode_prompts(tokenizer, conversations: Sequence[list[dict]], max_length: int) -> list[list[int]]:
-    """Chat-template each conversation (ending with a user turn) with the generation prompt; keep its last tokens."""
-    out = []
-    for messages in conversations:
-        ids = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_dict=True)["input_ids"]
-        out.append(list(ids)[-max_length:])
-    return out
-
-
-def left_pad(rows: Sequence[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], device=device)
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
-    return ids, mask
-
-
-@torch.no_grad()
-def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, temperature: float = 1.0,
-           seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sample one response per prompt from softmax(logits / temperature), whatever the model's generation_config
-    says (seeded, without touching the global RNG; greedy when seed is None); (query, query mask, responses padded
-    to max_new_tokens with pad after EOS)."""
-    from ..lm.generation import generate_plain
-
-    device = next(policy.parameters()).device
-    query, query_mask = left_pad(prompts, tokenizer.pad_token_id, device)
-    policy.eval()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), autocast_for(policy):
-        if seed is not None:
-            torch.manual_seed(seed)
-        out = generate_plain(policy, tokenizer, query, query_mask, max_new_tokens=max_new_tokens,
-                             do_sample=seed is not None, temperature=temperature)
-    responses = out[:, query.shape[1]:]
-    responses = F.pad(responses, (0, max_new_tokens - responses.shape[1]), value=tokenizer.pad_token_id)
-    mask, _ = response_mask(responses, tokenizer.eos_token_id)
-    return query, query_mask, responses.masked_fill(~mask, tokenizer.pad_token_id)
 
 
 # ---------------------------------------------------------------- the trainer
@@ -604,82 +411,3 @@ class PPOTrainer:
             if state.get("world_size", 1) != self.world:
                 print(f"It was written by {state.get('world_size', 1)} processes, resumed by {self.world}: the global "
                       "batch and the sampling seeds change from here on.", flush=True)
-
-
-# ---------------------------------------------------------------- evaluation shared by PPO and GRPO
-
-
-@torch.no_grad()
-def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
-                    reward_fn: RewardFn | None = None, seed: int = 1234, batch_size: int = 8) -> dict:
-    """Sample one response per prompt (seeded) from a peft policy; its KL to the reference (adapter disabled).
-
-    Returns {"kl": mean KL per response, "response_length", "responses": decoded texts} and, with `reward_fn`,
-    "reward" (without the missing-EOS penalty). Policies trained in different ways are measured the same way.
-    """
-    rewards, kls, lengths, texts = [], [], [], []
-    for i in range(0, len(prompts), batch_size):
-        query, query_mask, responses = sample(policy, tokenizer, prompts[i:i + batch_size], max_new_tokens,
-                                              seed=seed + i)
-        mask, _ = response_mask(responses, tokenizer.eos_token_id)
-        ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
-        logits = response_logits(policy, ids, attn, responses.shape[1])
-        with policy.disable_adapter():
-            ref = response_logits(policy, ids, attn, responses.shape[1])
-        kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
-        lengths += mask.sum(1).tolist()
-        texts += [tokenizer.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
-        if reward_fn is not None:
-            rewards += [float(reward_fn(a[k.bool()].tolist(), r[m].tolist()))
-                        for a, k, r, m in zip(query, query_mask, responses, mask)]
-    out = dict(kl=sum(kls) / len(kls), response_length=sum(lengths) / len(lengths), responses=texts)
-    if reward_fn is not None:
-        out["reward"] = sum(rewards) / len(rewards)
-    return out
-
-
-def return_freed_memory() -> None:
-    """Give the C allocator's freed blocks back to the operating system (glibc's malloc_trim). On a CPU every PPO step
-    allocates tensors of new shapes (prompt and answer lengths vary); glibc keeps the freed memory, and the process
-    grew by gigabytes per step (measured: 7.7 → 11.2 GB over four steps of SmolLM2-135M with 96 new tokens)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
-        pass
-
-
-@contextmanager
-def track_resources():
-    """Wall time and peak memory of the block: {"wall_s", "peak_mb"} (GPU: max allocated; CPU: peak process RSS,
-    polled every 20 ms)."""
-    result: dict = {}
-    started = time.perf_counter()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        yield result
-        torch.cuda.synchronize()
-        result.update(wall_s=time.perf_counter() - started, peak_mb=torch.cuda.max_memory_allocated() / 2**20,
-                      memory="GPU max allocated")
-        return
-    import psutil
-
-    process, peak, done = psutil.Process(), [psutil.Process().memory_info().rss], threading.Event()
-
-    def poll():
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], process.memory_info().rss)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    try:
-        yield result
-    finally:
-        done.set()
-        thread.join()
-        peak[0] = max(peak[0], process.memory_info().rss)
-        result.update(wall_s=time.perf_counter() - started, peak_mb=peak[0] / 2**20, memory="peak RSS")
