@@ -4,6 +4,7 @@ helpers.lm.models.prepare_4bit_base: a 4-bit base (bitsandbytes' CPU backend) ke
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -117,3 +118,76 @@ def test_dpo_trainer_on_a_cpu_gets_the_same_loss_from_full_logits(tiny_model, ti
     assert torch.allclose(trainer.compute_loss(trainer.model, dict(batch)), expected, atol=1e-5)
     for name, value in metrics.items():
         assert trainer._metrics["train"][name][-1] == pytest.approx(value, abs=1e-4), name
+
+
+def test_grpo_trainer_on_a_cpu_gets_the_same_log_probs_from_full_logits(tiny_model, tiny_tokenizer, tmp_path,
+                                                                        monkeypatch):
+    """GRPO's per-token log-probabilities and entropies (at its sampling temperature) from full logits equal TRL's."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+    import trl.trainer.utils as trl_utils
+
+    from helpers.lm.models import lora_config
+    from helpers.env.profiles import get_profile
+
+    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": "Fever for two days?"}]] * 4})
+    args = GRPOConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, num_generations=2,
+                      per_device_train_batch_size=2, max_completion_length=4, temperature=0.7, dataloader_num_workers=0,
+                      bf16=False)
+    trainer = GRPOTrainer(model=tiny_model, reward_funcs=lambda completions, **k: [0.0] * len(completions),
+                          args=args, train_dataset=data, processing_class=tiny_tokenizer,
+                          peft_config=lora_config(get_profile("tiny")))
+    torch.manual_seed(0)
+    ids = torch.randint(5, len(tiny_tokenizer), (2, 12))
+    attention = torch.ones_like(ids)
+    attention[0, :3] = 0  # left padding
+    trainer.model.eval()  # no LoRA dropout: the two passes see the same weights
+    expected = trainer._get_per_token_logps_and_entropies(trainer.model, ids, attention, 5, compute_entropy=True)
+    assert full_logits_head(trainer.model, trainer.temperature)
+    monkeypatch.setattr(trl_utils._ChunkedLogProbFunction, "apply", lambda *a, **k: 1 / 0)
+    got = trainer._get_per_token_logps_and_entropies(trainer.model, ids, attention, 5, compute_entropy=True)
+    for a, b in zip(expected[:2], got[:2]):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_host_indexed_head_scores_the_collators_rows_without_a_sync(tiny_model, tiny_tokenizer, tmp_path,
+                                                                    monkeypatch):
+    """Where TRL's kernel runs (a GPU; faked here, its torch fallback computes), the collator lists the labelled
+    positions on the host and the head selects them by index: TRL's loss and metrics, no boolean index, no sync."""
+    import sys
+
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    import helpers.lm.lm_head as lm_head
+    from helpers.lm.models import lora_config, with_lora
+    from helpers.env.profiles import get_profile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from toolkit import counting
+
+    data = Dataset.from_dict({"messages": [[{"role": "user", "content": "Fever?"},
+                                            {"role": "assistant", "content": "Rest and drink water."}]] * 4})
+    args = SFTConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, max_length=64,
+                     packing=True, padding_free=True, assistant_only_loss=True, dataset_num_proc=None)
+    trainer = SFTTrainer(model=with_lora(tiny_model, lora_config(get_profile("tiny"))), args=args,
+                         train_dataset=data, processing_class=tiny_tokenizer)
+    trainer.model.eval()  # no LoRA dropout: both heads see the same weights
+    monkeypatch.setattr("trl.trainer.utils._use_triton", lambda device: True)  # TRL's head compacts, as on a GPU
+    batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    expected = trainer.compute_loss(trainer.model, dict(batch))
+    metrics = {k: v[-1] for k, v in trainer._metrics["train"].items() if k != "num_tokens"}
+    with counting() as trl_head:
+        trainer.model(**batch, fused_lm_head=True)
+    monkeypatch.setattr(lm_head, "uses_fused_kernel", lambda model: True)
+    assert lm_head.host_indexed_head(trainer)
+    batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    assert torch.equal(batch["label_rows"], lm_head.label_rows(batch["labels"]))
+    loss = trainer.compute_loss(trainer.model, dict(batch))
+    assert torch.allclose(loss, expected, atol=1e-5)
+    for name, value in metrics.items():
+        assert trainer._metrics["train"][name][-1] == pytest.approx(value, abs=1e-4), name
+    with counting() as ours:
+        trainer.model(**batch, fused_lm_head=True)
+    body = {k: n for k, n in trl_head.syncs.items() if k != "aten::index"}  # the model's own (the same in both)
+    assert trl_head.syncs.get("aten::index") and ours.syncs == body, (trl_head.syncs, ours.syncs)

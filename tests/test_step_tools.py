@@ -80,3 +80,6 @@ def test_bench_step_end_to_end_on_the_tiny_profile(tmp_path, monkeypatch):
     assert set(report["verdicts"]) == {"trainer_vs_floor", "packed_vs_unpacked"}
     assert code == (0 if all(v["met"] for v in report["verdicts"].values()) else 1)
     assert "| floor |" in out.with_suffix(".md").read_text()
+    assert report["packed_vs_unpacked_batch_8"] > 0 and "packed_batch_8" in report
+    for name in ("dpo", "text2sql"):  # their steps timed with both heads
+        assert report[f"{name}_head"]["speedup"] > 0

@@ -2,7 +2,7 @@
 
     python tools/bench_step.py [--profile cpu] [--model PATH] [--steps 4] [--out benchmarks/step_cpu.json]
 
-Four measurements of the same profile's SFT stage (03), each over `--steps` optimizer steps (the first left out:
+Measurements of the same profile's SFT stage (03), each over `--steps` optimizer steps (the first left out:
 warm-up), one process, interleaved with nothing else:
 
 1. **trainer**: the stage as it trains — `SFTStage.load/build_model/build_trainer` (TRL's SFTTrainer, packing "bfd",
@@ -13,6 +13,10 @@ warm-up), one process, interleaved with nothing else:
    (attention-mask) tokens per second against the trainer's.
 4. **trainer_trl_head**: the trainer as before issue 21's head change (TRL's fused LM head, its torch fallback on a
    CPU), for the before → after of the step.
+5. **packed/unpacked at `--wide-batch`** (default 8): packing's gain is the padding it saves, which grows with the
+   batch; the profile's batch of 2 can save at most what the data's length spread allows (the report says so).
+6. **`--heads`** (default dpo, text2sql): those stages' training step with helpers.lm.lm_head's full logits against
+   TRL's fused head, seconds per step.
 
 Goals (issue 21): trainer ≥ 0.8 × floor; packed ≥ 1.5 × unpacked real tokens/s. The t4 micro-batch's operators and
 syncs before/after (tools/gpu_check.py --sft-pieces --tiny-dims --four-bit yes) are copied in from
@@ -52,20 +56,23 @@ def rate(seconds: list[float], tokens: list[int]) -> dict:
             "first_step_seconds": round(seconds[0], 3)}
 
 
-def stage_for(profile, root: Path, steps: int, packing: bool, trl_head: bool = False):
-    """The profile's SFT stage up to build_trainer, saving nothing, `steps` optimizer steps (`trl_head`: TRL's fused
-    LM head left in place, as before issue 21)."""
-    import helpers.stages.sft as sft
+def stage_for(profile, root: Path, steps: int, name: str = "sft", trl_head: bool = False, **knobs):
+    """The profile's stage `name` (sft, dpo or text2sql) up to build_trainer, saving nothing, `steps` optimizer steps,
+    `knobs` replacing its settings (`trl_head`: TRL's fused LM head left in place, as before issue 21)."""
+    import importlib
 
-    stage = sft.SFTStage(root=root, profile=profile, max_steps=steps, packing=packing)
+    from helpers.stages import stage_class
+
+    module = importlib.import_module(f"helpers.stages.{name}")
+    stage = stage_class(name)(root=root, profile=profile, max_steps=steps, save_steps=0, **knobs)
     stage.load()
     stage.build_model()
-    patch = sft.full_logits_head
-    sft.full_logits_head = (lambda model: False) if trl_head else patch
+    patch = module.full_logits_head
+    module.full_logits_head = (lambda model, *a: False) if trl_head else patch
     try:
         stage.build_trainer()
     finally:
-        sft.full_logits_head = patch
+        module.full_logits_head = patch
     stage.trainer.args.save_strategy = "no"
     return stage
 
@@ -156,13 +163,20 @@ def markdown(report: dict) -> str:
     lines = [f"# SFT step, {report['profile']} profile on {report['machine']}", "",
              f"`{report['command']}` — {report['steps']} optimizer steps each, the first left out.", "",
              "| measurement | real tokens/s | s/step | tokens/step |", "|---|---:|---:|---:|"]
-    for key in ("trainer", "floor", "unpacked", "trainer_trl_head"):
+    wide = [k for k in report if k.startswith(("packed_batch_", "unpacked_batch_"))]
+    for key in ("trainer", "floor", "unpacked", "trainer_trl_head", *wide):
         r = report[key]
         lines.append(f"| {key} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['tokens_per_step']} |")
     lines.append("")
     for key, v in report["verdicts"].items():
         lines.append(f"- {key.replace('_', ' ')}: {v['ratio']} (goal ≥ {v['goal']}): {'met' if v['met'] else 'MISSED'}")
     lines.append(f"- trainer with helpers.lm.lm_head vs TRL's fused head (before): {report['speedup_vs_trl_head']}×")
+    for key in (k for k in report if k.startswith("packed_vs_unpacked_batch_")):
+        lines.append(f"- {key.replace('_', ' ')} (not the profile's batch; packing saves more padding): {report[key]}")
+    for key in (k for k, v in report.items() if k.endswith("_head") and isinstance(v, dict) and "speedup" in v):
+        r = report[key]
+        lines.append(f"- {key.removesuffix('_head')} step, full logits vs TRL's fused head: {r['speedup']}× "
+                     f"({r['trl']['seconds_per_step']} → {r['full_logits']['seconds_per_step']} s)")
     if report.get("t4_micro_batch"):
         p = report["t4_micro_batch"]
         lines.append(f"- t4 micro-batch ({p['source']}): operators {p.get('before', {}).get('operators')} → "
@@ -178,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=4, help="optimizer steps per measurement (the first is warm-up)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "step_cpu.json")
+    parser.add_argument("--wide-batch", type=int, nargs="*", default=[8],
+                        help="also packed vs unpacked at these SFT batch sizes (information: not the profile's)")
+    parser.add_argument("--heads", nargs="*", default=["dpo", "text2sql"],
+                        help="stages whose step is also timed with full logits vs TRL's fused head")
     args = parser.parse_args(argv)
     if args.model:
         os.environ["WORKBOOK_BASE_MODEL"] = str(Path(args.model).resolve())
@@ -199,9 +217,24 @@ def main(argv: list[str] | None = None) -> int:
         report["unpacked"], _ = train_timed(stage_for(profile, Path(tmp), args.steps, packing=False))
         report["trainer_trl_head"], _ = train_timed(stage_for(profile, Path(tmp), args.steps,
                                                               packing=True, trl_head=True))
+        for batch in args.wide_batch:  # packing's gain grows with the batch: more padding to save
+            for packing in (True, False):
+                key = f"{'packed' if packing else 'unpacked'}_batch_{batch}"
+                report[key], _ = train_timed(stage_for(profile, Path(tmp), args.steps, packing=packing,
+                                                       batch_size=batch))
+        for name in args.heads:  # the other TRL-trained stages that compute log-probabilities through its head
+            report[f"{name}_head"] = {head: train_timed(stage_for(profile, Path(tmp), args.steps, name,
+                                                                  trl_head=head == "trl"))[0]
+                                      for head in ("full_logits", "trl")}
     report["verdicts"] = verdicts(report)
     report["speedup_vs_trl_head"] = round(report["trainer"]["tokens_per_second"] /
                                           report["trainer_trl_head"]["tokens_per_second"], 3)
+    for batch in args.wide_batch:
+        report[f"packed_vs_unpacked_batch_{batch}"] = round(report[f"packed_batch_{batch}"]["tokens_per_second"] /
+                                                            report[f"unpacked_batch_{batch}"]["tokens_per_second"], 3)
+    for name in args.heads:
+        r = report[f"{name}_head"]
+        r["speedup"] = round(r["trl"]["seconds_per_step"] / r["full_logits"]["seconds_per_step"], 3)
     report["t4_micro_batch"] = pieces_summary()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, default=str) + "\n")

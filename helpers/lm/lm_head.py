@@ -7,6 +7,11 @@ fallback is a chain of torch ops per tile, measured at ≈6× the time of full l
 for 1,023 tokens at Qwen's 151,936-row vocabulary, benchmarks/t4_sft_step_analysis.md). `full_logits_head` makes
 `fused_lm_head=True` on such a device compute the labelled positions' full logits, a float32 log-softmax and the
 same outputs (the metrics from the same logits, without gradient), so the trainers' losses and metrics are unchanged.
+
+Where the kernel runs, TRL selects the labelled positions with a boolean index (`hidden[labels != -100]`): the GPU must
+tell the host how many there are, three device-to-host syncs per micro-batch. `host_indexed_head` has the collator
+list those positions on the host, where the batch is built (`label_rows`), so the kernel gets them by `index_select`:
+the same positions and outputs, no sync.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import types
 import torch
 
 SCALED = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling")
+LABEL_ROWS = "label_rows"  # the batch key of label_rows(labels)
 
 
 def per_token(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -32,15 +38,17 @@ def per_token(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Te
     return out
 
 
-def full_logits_output(self, hidden: torch.Tensor, labels: torch.Tensor, num_items_in_batch=None):
-    """TRL's FusedCausalLMOutput from full logits of the labelled positions ([batch, len] hidden and labels)."""
+def full_logits_output(self, hidden: torch.Tensor, labels: torch.Tensor, num_items_in_batch=None,
+                       temperature: float = 1.0):
+    """TRL's FusedCausalLMOutput from full logits (divided by `temperature`) of the labelled positions ([batch, len]
+    hidden and labels)."""
     from trl.trainer.utils import FusedCausalLMOutput
 
     mask = labels != -100
     compact = hidden.device.type == "cpu"  # a boolean index would make a GPU wait for the host
     rows = hidden[mask] if compact else hidden.reshape(-1, hidden.size(-1))
     targets = labels[mask] if compact else labels.clamp(min=0).reshape(-1)
-    values = per_token(self.get_output_embeddings()(rows), targets)
+    values = per_token(self.get_output_embeddings()(rows) / temperature, targets)
     if compact:
         values = {k: v.new_zeros(mask.shape).masked_scatter(mask, v) for k, v in values.items()}
     else:
@@ -56,9 +64,10 @@ def uses_fused_kernel(model) -> bool:
     return _use_triton(next(model.parameters()).device)
 
 
-def full_logits_head(model) -> bool:
+def full_logits_head(model, temperature: float = 1.0) -> bool:
     """After TRL's add_fused_lm_head: answer `fused_lm_head=True` with full logits on devices without its Triton
-    kernel (`model` may be a PEFT model: its base is patched). True if patched."""
+    kernel (`model` may be a PEFT model: its base is patched; `temperature`: the one the trainer gave TRL's head, as
+    GRPO does). True if patched."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = base.config.get_text_config()
     special = any(getattr(config, k, None) is not None for k in SCALED) or getattr(config, "output_router_logits", 0)
@@ -74,7 +83,70 @@ def full_logits_head(model) -> bool:
         hidden = self.base_model(*args, **{**kwargs, "use_cache": False}).last_hidden_state
         if shift_labels is None:
             hidden, shift_labels = hidden[:, :-1], labels[:, 1:]
-        return full_logits_output(self, hidden, shift_labels, num_items_in_batch)
+        return full_logits_output(self, hidden, shift_labels, num_items_in_batch, temperature)
 
     base.forward = types.MethodType(forward, base)
+    return True
+
+
+def label_rows(labels: torch.Tensor) -> torch.Tensor:
+    """Flat indices into [batch × (length − 1)] of the positions whose next token is labelled (not -100), computed
+    where `labels` lives: on the host, in the collator, so that a GPU selects them without a sync."""
+    return torch.nonzero(labels[:, 1:].reshape(-1) != -100).flatten()
+
+
+class WithLabelRows:
+    """A data collator that adds `label_rows` (see label_rows) to every batch it builds."""
+
+    def __init__(self, collator):
+        self.collator = collator
+
+    def __call__(self, examples):
+        batch = self.collator(examples)
+        batch[LABEL_ROWS] = label_rows(batch["labels"])
+        return batch
+
+
+def indexed_output(self, hidden: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor, outputs: tuple[str, ...],
+                   num_items_in_batch=None):
+    """TRL's FusedCausalLMOutput from its chunked kernel over the positions `rows` (flat indices into [batch, len]
+    hidden and labels, already shifted): index_select and index_copy, no boolean index."""
+    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE, FusedCausalLMOutput, _ChunkedLogProbFunction
+
+    mask = labels != -100
+    head = self.get_output_embeddings()
+    hs = hidden.reshape(-1, hidden.size(-1)).index_select(0, rows).to(head.weight.device)
+    ys = labels.reshape(-1).index_select(0, rows)
+    values = _ChunkedLogProbFunction.apply(hs, head.weight, head.bias, ys, 1.0, _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0,
+                                           outputs)
+    names = ("log_probs", "entropy", "log_sum_sq_probs", "mean_logits", "is_top1")
+    full = {k: None if v is None else v.new_zeros(mask.numel()).index_copy(0, rows, v).view(mask.shape)
+            for k, v in zip(names, values)}
+    count = mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+    return FusedCausalLMOutput(loss=-full["log_probs"].sum() / count, label_mask=mask, **full)
+
+
+def host_indexed_head(trainer, outputs: tuple[str, ...] = ("log_probs", "entropy", "is_top1")) -> bool:
+    """On a device with TRL's Triton kernel: the trainer's collator lists the labelled positions on the host and the
+    model's fused head scores exactly those (indexed_output), instead of selecting them with a boolean index on the
+    device. `outputs`: what the trainer asked TRL's head for (SFTTrainer's default). True if patched."""
+    model = trainer.model
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config.get_text_config()
+    special = any(getattr(config, k, None) is not None for k in SCALED) or getattr(config, "output_router_logits", 0)
+    if not uses_fused_kernel(base) or special:
+        return False  # a CPU has full_logits_head; scaled or soft-capped logits and MoE aux losses stay with TRL
+    fused = base.forward
+
+    @functools.wraps(type(base).forward)
+    def forward(self, *args, fused_lm_head=False, labels=None, shift_labels=None, num_items_in_batch=None,
+                label_rows=None, **kwargs):
+        if not fused_lm_head or label_rows is None or shift_labels is not None:
+            return fused(*args, fused_lm_head=fused_lm_head, labels=labels, shift_labels=shift_labels,
+                         num_items_in_batch=num_items_in_batch, **kwargs)
+        hidden = self.base_model(*args, **{**kwargs, "use_cache": False}).last_hidden_state[:, :-1]
+        return indexed_output(self, hidden, labels[:, 1:], label_rows, outputs, num_items_in_batch)
+
+    base.forward = types.MethodType(forward, base)
+    trainer.data_collator = WithLabelRows(trainer.data_collator)
     return True

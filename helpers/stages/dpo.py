@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..lm.evaluation import early_late
+from ..lm.lm_head import full_logits_head
 from ..lm.models import autocast_for, load_causal_lm, lora_config, merge_and_save
 from ..rl.ppo import encode_prompts
 from ..env.runs import find_output
@@ -84,6 +85,7 @@ class DPOStage(Stage):
                                   processing_class=self.tok, peft_config=lora_config(self.profile),
                                   callbacks=self.callbacks())
         self.model = self.trainer.model  # float32 adapter weights are restored by Stage.train_resumable
+        full_logits_head(self.model)  # on a CPU: full logits beat TRL's fused head (policy and reference)
         self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
 
     def batch(self, n: int = 8, start: int = 0, split: str = "train") -> dict[str, torch.Tensor]:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from ..lm.evaluation import answer_stats, assistant_loss, repetition_rate
-from ..lm.lm_head import full_logits_head
+from ..lm.lm_head import full_logits_head, host_indexed_head
 from ..lm.packing import use_varlen_attention
 from ..lm.models import lora_config, merge_and_save, with_lora
 from ..env.settings import knob
@@ -116,7 +116,8 @@ class SFTStage(Stage):
                                   processing_class=self.tok, callbacks=self.callbacks())
         if self.settings.packing:
             use_varlen_attention(self.model)  # no FlashAttention here: packed SDPA, each example kept to itself
-        full_logits_head(self.trainer.model)  # on a CPU: full logits + fp32 log-softmax beat TRL's fused head
+        if not full_logits_head(self.trainer.model):  # on a CPU: full logits + fp32 log-softmax beat TRL's head
+            host_indexed_head(self.trainer)  # on a GPU: TRL's kernel over rows the collator lists (no sync)
 
     def evaluate_after(self) -> None:
         """The same held-out loss and prompts after SFT."""

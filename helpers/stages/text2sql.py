@@ -16,6 +16,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from .. import sql
+from ..lm.lm_head import full_logits_head, host_indexed_head
 from ..lm.models import load_causal_lm, lora_config, merge_and_save, tiny_config, with_lora
 from ..env.settings import knob
 from .base import Stage, TrainerSettings
@@ -201,6 +202,8 @@ class Text2SQLStage(Stage):
         train = Dataset.from_list([{"prompt": p["prompt"], "completion": p["completion"]} for p in self.train_data])
         self.trainer = SFTTrainer(model=self.model, args=self.sft_config(), train_dataset=train,
                                   processing_class=self.tok, callbacks=self.callbacks())
+        if not full_logits_head(self.trainer.model):  # on a CPU: full logits + fp32 log-softmax beat TRL's head
+            host_indexed_head(self.trainer)  # on a GPU: TRL's kernel over rows the collator lists (no sync)
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
