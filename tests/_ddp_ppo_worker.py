@@ -52,6 +52,7 @@ def main() -> int:
 
     from helpers.lm import checkpoints
     from helpers.rl import ppo
+    from tests.support import evaluate_policy
     from tests.test_ppo import build_toy, toy_reward  # the same toy models, prompts and reward as tests/test_ppo.py
 
     torch.set_num_threads(1)
@@ -81,7 +82,7 @@ def main() -> int:
 
     def evaluate(when):
         if a.evaluate:
-            out = ppo.evaluate_policy(trainer.policy, trainer.tok, trainer.eval_prompts, 2, reward_fn=toy_reward)
+            out = evaluate_policy(trainer.policy, trainer.tok, trainer.eval_prompts, 2, reward_fn=toy_reward)
             print("EVAL", json.dumps(dict(when=when, reward=out["reward"], kl=out["kl"])), flush=True)
 
     resumed = trainer.resume() if a.resume else None

@@ -15,6 +15,7 @@ from helpers.rl.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, 
                             response_mask, value_loss)
 
 from .conftest import kill_after_first_publish, start_worker
+from .support import evaluate_policy
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "_ppo_worker.py"
@@ -188,7 +189,7 @@ def with_eos_in_even_rows(trainer) -> None:
 @pytest.mark.slow
 def test_ppo_learns_a_programmatic_reward_with_bounded_kl(one_thread):
     trainer = build_toy(steps=20)
-    evaluate = lambda: ppo.evaluate_policy(trainer.policy, trainer.tok, trainer.eval_prompts, 2, reward_fn=toy_reward)
+    evaluate = lambda: evaluate_policy(trainer.policy, trainer.tok, trainer.eval_prompts, 2, reward_fn=toy_reward)
     before = evaluate()
     assert before["kl"] == 0.0 and before["reward"] < 0.2  # the reference is the policy before training
     history = trainer.train()
@@ -404,3 +405,21 @@ def test_reward_hacking_demo_reuses_the_measured_start(tmp_path, tiny_profile):
     fresh = stage.reward_hacking_demo(missing_eos_penalty=0.5, steps=1)["before"]
     for key in ("reward", "raw_score", "eos_fraction", "response_length"):
         assert math.isclose(reused[key], fresh[key], rel_tol=1e-5, abs_tol=1e-6), key
+
+
+def test_grpo_trains_on_exactly_ppos_reward(tmp_path, tiny_profile):
+    """05's comparison is like for like: GRPO's reward function is PPO's (the reward model on prompt + answer ids, the
+    same cut-off penalty and prompt length), and a cut-off answer loses exactly the penalty."""
+    from helpers.stages.ppo import PenalizedReward, PPOStage
+
+    stage = PPOStage(root=tmp_path, profile=tiny_profile, max_steps=1, eval_limit=2, missing_eos_penalty=2.5)
+    stage.load()
+    stage.grpo()
+    reward = stage.grpo_trainer.reward_funcs[0]
+    assert isinstance(reward, PenalizedReward)
+    assert (reward.penalty, reward.max_prompt_length) == (2.5, stage.settings.max_prompt_length)
+    prompt, answer = stage.train_conversations[:1], [stage.tok.encode("Rest.", add_special_tokens=False)]
+    ended = [answer[0] + [stage.tok.eos_token_id]]
+    cut, done = reward(prompt, None, answer)[0], reward(prompt, None, ended)[0]
+    scored = PenalizedReward(stage.grpo_reward_model, stage.tok, 0.0, reward.max_prompt_length)(prompt, None, answer)[0]
+    assert abs(cut - (scored - 2.5)) < 1e-5 and done != cut

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.env.tensorboard import ScalarLogger, notebook_cell, read_scalars, stage_log_dir, trainer_callback
+from helpers.env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
+
+from .support import read_scalars
 
 
 def test_scalar_logger_writes_ppo_logs(tmp_path):
@@ -76,8 +78,3 @@ def test_trainer_callback_writes_to_the_stage_folder(tmp_path, tiny_profile, tin
     assert [v for _, v in scalars["train/loss"]] == pytest.approx(losses, rel=1e-5)
     assert "train/learning_rate" in scalars
     assert not (tmp_path / "work" / "runs").exists()  # nothing in the Trainer's default folder
-
-
-def test_notebook_cell():
-    assert notebook_cell("/content/drive/MyDrive/llm-workbook/runs/default") == (
-        "%load_ext tensorboard\n%tensorboard --logdir /content/drive/MyDrive/llm-workbook/runs/default")

@@ -22,7 +22,7 @@ _EXPORTS = {
     "REPO_ROOT": "runs", "find_output": "runs", "in_colab": "runs", "load_metrics": "runs", "mount_drive": "runs",
     "run_dir": "runs", "save_metrics": "runs", "shown": "runs", "stage_output": "runs",
     "course_texts": "sources", "has_cjk": "sources", "shipped_path": "sources",
-    "ScalarLogger": "tensorboard", "notebook_cell": "tensorboard", "read_scalars": "tensorboard",
+    "ScalarLogger": "tensorboard",
     "stage_log_dir": "tensorboard", "trainer_callback": "tensorboard",
 }
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -102,17 +102,3 @@ def trainer_callback(log_dir: str | Path):
 
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     return StageTensorBoardCallback(str(log_dir))
-
-
-def read_scalars(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar in the event files of `log_dir`: {tag: [(step, value), ...]} (TensorBoard's EventAccumulator)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
-
-
-def notebook_cell(run_dir: str | Path) -> str:
-    """The two magics that show a run's curves inline (Colab and JupyterLab)."""
-    return f"%load_ext tensorboard\n%tensorboard --logdir {run_dir}"

@@ -65,14 +65,14 @@ from ..lm.models import half_dtype
 from .losses import (AdaptiveKL, FixedKL, compute_advantages, entropy_of, kl_rewards, logprobs_of, masked_mean,
                      masked_whiten, policy_loss, value_loss)
 from .resources import return_freed_memory, track_resources
-from .rollout import (RewardFn, encode_prompts, evaluate_policy, left_pad, make_value_model, positions, response_logits,
+from .rollout import (RewardFn, append_turn_suffix, encode_prompts, left_pad, make_value_model, positions, response_logits,
                       response_mask, sample, sequence_scores, token_scores, turn_suffix)
 
 __all__ = ["NonFiniteLossError", "PPOConfig", "PPOTrainer",
            # defined in helpers.rl.losses, .rollout and .resources; re-exported for the code that imports them from here
            "AdaptiveKL", "FixedKL", "compute_advantages", "entropy_of", "kl_rewards", "logprobs_of", "masked_mean",
-           "masked_whiten", "policy_loss", "value_loss", "RewardFn", "encode_prompts", "evaluate_policy", "left_pad",
-           "make_value_model", "positions", "response_logits", "response_mask", "sample", "sequence_scores",
+           "masked_whiten", "policy_loss", "value_loss", "RewardFn", "encode_prompts", "left_pad",
+           "make_value_model", "positions", "append_turn_suffix", "response_logits", "response_mask", "sample", "sequence_scores",
            "token_scores", "turn_suffix", "return_freed_memory", "track_resources"]
 
 
@@ -210,16 +210,8 @@ class PPOTrainer:
 
     def scored_sequences(self, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """What the reward model reads: prompt + response, and reward_suffix after each response that ended."""
-        ids, attn = self.sequences(b)
-        k = len(self.reward_suffix)
-        if k == 0:
-            return ids, attn
-        ids, attn = F.pad(ids, (0, k), value=self.tok.pad_token_id), F.pad(attn, (0, k))
-        suffix = torch.tensor(self.reward_suffix, device=ids.device)
-        for row in torch.nonzero(b["has_eos"]).flatten().tolist():
-            end = b["query"].shape[1] + int(b["mask"][row].sum())
-            ids[row, end:end + k], attn[row, end:end + k] = suffix, 1
-        return ids, attn
+        return append_turn_suffix(*self.sequences(b), b["query"].shape[1], b["mask"], b["has_eos"],
+                                  self.reward_suffix, self.tok.pad_token_id)
 
     def response_logits(self, model, b: dict) -> torch.Tensor:
         """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature, in

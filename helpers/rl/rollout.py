@@ -1,5 +1,5 @@
 """PPO's rollouts (helpers.rl.ppo uses them): prompts encoded and left-padded, responses sampled and masked after EOS,
-the policy's response logits, the reward/value model's scores; evaluate_policy measures any policy the same way."""
+the policy's response logits, the reward/value model's scores."""
 
 from __future__ import annotations
 
@@ -117,29 +117,18 @@ def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
 
 
 @torch.no_grad()
-def evaluate_policy(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
-                    reward_fn: RewardFn | None = None, seed: int = 1234, batch_size: int = 8) -> dict:
-    """Sample one response per prompt (seeded) from a peft policy; its KL to the reference (adapter disabled).
 
-    Returns {"kl": mean KL per response, "response_length", "responses": decoded texts} and, with `reward_fn`,
-    "reward" (without the missing-EOS penalty). Policies trained in different ways are measured the same way.
-    """
-    rewards, kls, lengths, texts = [], [], [], []
-    for i in range(0, len(prompts), batch_size):
-        query, query_mask, responses = sample(policy, tokenizer, prompts[i:i + batch_size], max_new_tokens,
-                                              seed=seed + i)
-        mask, _ = response_mask(responses, tokenizer.eos_token_id)
-        ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
-        logits = response_logits(policy, ids, attn, responses.shape[1])
-        with policy.disable_adapter():
-            ref = response_logits(policy, ids, attn, responses.shape[1])
-        kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
-        lengths += mask.sum(1).tolist()
-        texts += [tokenizer.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
-        if reward_fn is not None:
-            rewards += [float(reward_fn(a[k.bool()].tolist(), r[m].tolist()))
-                        for a, k, r, m in zip(query, query_mask, responses, mask)]
-    out = dict(kl=sum(kls) / len(kls), response_length=sum(lengths) / len(lengths), responses=texts)
-    if reward_fn is not None:
-        out["reward"] = sum(rewards) / len(rewards)
-    return out
+
+def append_turn_suffix(ids: torch.Tensor, attn: torch.Tensor, query_length: int, mask: torch.Tensor,
+                       has_eos: torch.Tensor, suffix: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prompt + response ids (and attention) with the chat template's turn suffix after every response that ended:
+    what the reward model reads (it was trained on whole turns)."""
+    k = len(suffix)
+    if k == 0:
+        return ids, attn
+    ids, attn = F.pad(ids, (0, k), value=pad_id), F.pad(attn, (0, k))
+    tail = torch.tensor(list(suffix), device=ids.device)
+    for row in torch.nonzero(has_eos).flatten().tolist():
+        end = query_length + int(mask[row].sum())
+        ids[row, end:end + k], attn[row, end:end + k] = tail, 1
+    return ids, attn

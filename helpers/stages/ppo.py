@@ -11,7 +11,7 @@ from ..lm.evaluation import generate_answers
 from ..lm.lm_head import full_logits_head
 from ..lm.models import (fp32_trainable, lora_config,
                          merge_and_save, prepare_4bit_base, with_lora)
-from ..rl.ppo import (PPOConfig, PPOTrainer, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
+from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
                       sample, sequence_scores, track_resources, turn_suffix)
 from ..env.distributed import is_main
 from ..env.quiet import compact_progress
@@ -19,18 +19,6 @@ from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
 from ..env.settings import knob
 from ..env.sources import course_records
 from .base import Stage
-
-
-def with_turn_suffix(ids: torch.Tensor, attn: torch.Tensor, query_length: int, mask: torch.Tensor,
-                     has_eos: torch.Tensor, suffix: list[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Prompt + response ids with the chat template's turn suffix after every response that ended (as PPO's reward
-    model reads them, see PPOTrainer.scored_sequences)."""
-    k = len(suffix)
-    ids, attn = torch.nn.functional.pad(ids, (0, k), value=pad_id), torch.nn.functional.pad(attn, (0, k))
-    for row in torch.nonzero(has_eos).flatten().tolist():
-        end = query_length + int(mask[row].sum())
-        ids[row, end:end + k], attn[row, end:end + k] = torch.tensor(suffix, device=ids.device), 1
-    return ids, attn
 
 
 @torch.no_grad()
@@ -49,7 +37,7 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
         query, query_mask, responses = sample(policy, tok, prompts[i:i + batch_size], max_new_tokens, seed=seed + i)
         mask, has_eos = response_mask(responses, tok.eos_token_id)
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
-        scored = sequence_scores(reward_model, *with_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
+        scored = sequence_scores(reward_model, *append_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
                                                                  tok.pad_token_id))
         raw += scored.tolist()
         rewards += (scored - missing_eos_penalty * (~has_eos).float()).tolist()
