@@ -122,9 +122,16 @@ def kernel_config():
     return Config()
 
 
+def kernel_log(notebook: Path, out_dir: Path) -> Path:
+    """Where the kernel process's own stderr goes: not the cells' output (that reaches the notebook), but the kernel's
+    start-up and shutdown messages and a crash report (e.g. ZeroMQ's "Assertion failed … signaler.cpp" when a socket
+    closes under a busy machine) — kept out of the terminal, kept for reading when it is not empty."""
+    return out_dir / f"{notebook.stem}.kernel.log"
+
+
 def execute(notebook: Path, out_dir: Path, timeout: int) -> float:
     """Run `notebook` top to bottom with its folder as working directory; save the executed copy, its progress bars
-    as they ended (helpers.env.quiet.finish_progress_bars); return seconds."""
+    as they ended (helpers.env.quiet.finish_progress_bars) and the kernel's own stderr (kernel_log); return seconds."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -132,12 +139,16 @@ def execute(notebook: Path, out_dir: Path, timeout: int) -> float:
 
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
+    log = kernel_log(notebook, out_dir)
     try:
-        NotebookClient(nb, config=kernel_config(), timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(notebook.parent)}}).execute()
+        with open(log, "w") as kernel_stderr:
+            NotebookClient(nb, config=kernel_config(), timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(notebook.parent)}}).execute(stderr=kernel_stderr)
     finally:
         finish_progress_bars(nb)
         nbformat.write(nb, out_dir / notebook.name)
+        if log.is_file() and log.stat().st_size == 0:
+            log.unlink()
     return time.perf_counter() - start
 
 
@@ -201,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds = execute(nb.resolve(), out_dir, args.timeout)
         except Exception as exc:  # report which notebook broke, keep the executed copy for reading
             failed = f"{nb.name} failed: {type(exc).__name__}: {without_ansi(str(exc))[-2000:]}"
+            if kernel_log(nb, out_dir).is_file():
+                failed += f"\n(the kernel's own messages: {from_here(kernel_log(nb, out_dir))})"
             rows.append((stage_of(nb), float("nan"), ["FAILED"]))
             break
         noise += noise_of(out_dir / nb.name)
