@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()  # as the notebooks' setup cell does: no library-internal FutureWarnings or log lines
 
     init_from_env()  # torchrun: one process group (the Trainer would make it too; our PPO needs it)
+    length = {"max_new_tokens" if args.stage == "ppo" else "max_length": args.max_length}  # PPO's length: new tokens
     stage = stage_class(args.stage)(root=args.run_dir, profile=get_profile(args.profile), max_steps=args.max_steps,
-                                    batch_size=args.batch_size, max_length=args.max_length, seed=args.seed)
+                                    batch_size=args.batch_size, seed=args.seed, **length)
     before = os.environ.get("WORKBOOK_RUN_DIR")
     os.environ["WORKBOOK_RUN_DIR"] = str(stage.root)  # paths printed and saved as <run>/..., not as this machine's
     try:
