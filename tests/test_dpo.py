@@ -92,6 +92,13 @@ def test_comparison_scores_every_model_with_the_reward_model(stage):
     assert table.drop(columns="KL to 03 (nats)").notna().all().all() and table["KL to 03 (nats)"].notna()["dpo"]
     assert 0.0 <= stage.metrics["win_rate_vs_sft"] <= 1.0
     assert len(stage.side_by_side(2)) == 2
+    first = stage.measured["ppo"]
+    stage.compare()  # 05's model measured once (helpers.stages.memo): the same numbers, not a second sample
+    assert stage.measured["ppo"].get("remembered") and stage.measured["ppo"]["scores"] == first["scores"]
+    assert not stage.measured["dpo"].get("remembered")  # the policy being trained is always measured
+    build_tiny_causal_lm(stage.profile, stage.tok, seed=2).save_pretrained(stage_output("ppo", stage.root))
+    stage.compare()  # 05's model saved again: measured again
+    assert not stage.measured["ppo"].get("remembered")
     for name in ("rm", "ppo"):
         shutil.rmtree(stage_output(name, stage.root).parent)
 

@@ -4,6 +4,7 @@ lists every WORKBOOK_* variable the package reads."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
@@ -59,6 +60,11 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
+    def names(cls) -> frozenset[str]:
+        """The knobs' names (computed once per class)."""
+        return _knob_names(cls)
+
+    @classmethod
     def help(cls) -> dict[str, str]:
         """Each knob's line of help."""
         return {f.name: f.metadata.get("help", "") for f in fields(cls)}
@@ -68,3 +74,8 @@ class Settings:
         def default(f):
             return f.default_factory() if f.default_factory is not MISSING else f.default
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != default(f)}
+
+
+@functools.cache
+def _knob_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))

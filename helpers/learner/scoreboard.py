@@ -1,6 +1,7 @@
 """The scoreboard of a run: every model the run saved (base, pt, sft, ppo, grpo, dpo, text2sql) scored on the same
 held-out measures — what each stage bought. Rows are cached in <run>/scoreboard.json (a row is measured again only
-when its model folder changed), so 06 and `make course` can both show it without measuring twice."""
+when its model folder changed), so 06 and `make course` can both show it without measuring twice; the reward columns
+of the models 05 and 06 measured are their own numbers (helpers.stages.memo), not a second sample."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ COLUMNS = {  # column: (label, better)
     "response_length": ("answer length (tokens)", None),
 }
 FILE = "scoreboard.json"
-N_EVAL = 16  # held-out blocks, chats and prompts per measure (the same ones for every model)
+N_EVAL = 16  # held-out blocks and chats per perplexity (the same for every model); rewards: 05's held-out prompts
 
 
 def model_folders(root: Path, profile: Profile) -> dict[str, Path | str]:
@@ -61,11 +62,15 @@ def _model(folder: Path | str, profile: Profile, tok):
     return model.eval()
 
 
-def measure(model, tok, profile: Profile, reward_model, seed: int = 42) -> dict[str, float]:
-    """The held-out measures of one model (see COLUMNS), on the first N_EVAL blocks, chats and prompts."""
+def measure(model, tok, profile: Profile, reward_model, seed: int = 42, *, root: Path | None = None,
+            folder: Path | str | None = None, reward_dir: Path | None = None) -> dict[str, float]:
+    """The held-out measures of one model (see COLUMNS): perplexities on the first N_EVAL blocks and chats; the reward
+    measures exactly as 05 takes them (its held-out prompts, length cap, penalty and seed), reused from 05/06 when
+    they measured the same saved model (helpers.stages.memo)."""
     from ..rl.ppo import encode_prompts
     from ..stages.pt import group_texts
     from ..stages import settings_for
+    from ..stages.memo import measured_once
     from ..stages.ppo import heldout_measure
 
     ppo = settings_for(profile, "ppo")  # 05's held-out measure: its prompts, length cap and cut-off penalty
@@ -76,10 +81,12 @@ def measure(model, tok, profile: Profile, reward_model, seed: int = 42) -> dict[
     row = {"domain_ppl": perplexity(model, blocks, label="domain perplexity"),
            "chat_ppl": math.exp(assistant_loss(model, tok, chats, settings_for(profile, "sft").max_length))}
     if reward_model is not None:
-        prompts = encode_prompts(tok, course_records(profile, "preference", "valid", n)["prompt"],
+        prompts = encode_prompts(tok, course_records(profile, "preference", "valid", ppo.eval_limit)["prompt"],
                                  ppo.max_prompt_length)
-        m = heldout_measure(model, reward_model, tok, prompts, ppo.max_new_tokens, ppo.missing_eos_penalty,
-                            seed=seed, kl=False)
+        settings = dict(max_new_tokens=ppo.max_new_tokens, missing_eos_penalty=ppo.missing_eos_penalty, seed=seed)
+        m = measured_once(root, folder, reward_dir, prompts, lambda: heldout_measure(
+            model, reward_model, tok, prompts, kl=False, **settings), **settings) if root else heldout_measure(
+            model, reward_model, tok, prompts, kl=False, **settings)
         row.update(reward=m["reward"], rm_score=m["raw_score"], eos_fraction=m["eos_fraction"],
                    response_length=m["response_length"])
     return row
@@ -107,7 +114,8 @@ def scoreboard(root: Path, profile: Profile, seed: int = 42) -> dict[str, dict]:
                 continue
             torch.manual_seed(seed)
             model = _model(folder, profile, tok)
-            cache[row] = dict(measure(model, tok, profile, rm, seed), stamp=_stamp(folder))
+            cache[row] = dict(measure(model, tok, profile, rm, seed, root=Path(root), folder=folder, reward_dir=rm_dir),
+                              stamp=_stamp(folder))
             del model
         path.write_text(json.dumps(cache, indent=1))
     return {r: cache[r] for r in folders if r in cache}

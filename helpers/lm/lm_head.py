@@ -64,14 +64,21 @@ def uses_fused_kernel(model) -> bool:
     return _use_triton(next(model.parameters()).device)
 
 
+def patchable_base(model, on_kernel_device: bool):
+    """The (PEFT-unwrapped) model whose forward a head may replace, or None: where TRL's Triton kernel runs is not
+    `on_kernel_device`, or the logits are scaled or soft-capped or an MoE adds router losses (TRL's head keeps those)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config.get_text_config()
+    special = any(getattr(config, k, None) is not None for k in SCALED) or getattr(config, "output_router_logits", 0)
+    return None if special or uses_fused_kernel(base) != on_kernel_device else base
+
+
 def full_logits_head(model, temperature: float = 1.0) -> bool:
     """After TRL's add_fused_lm_head: answer `fused_lm_head=True` with full logits on devices without its Triton
     kernel (`model` may be a PEFT model: its base is patched; `temperature`: the one the trainer gave TRL's head, as
     GRPO does). True if patched."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    config = base.config.get_text_config()
-    special = any(getattr(config, k, None) is not None for k in SCALED) or getattr(config, "output_router_logits", 0)
-    if uses_fused_kernel(base) or special:
+    base = patchable_base(model, on_kernel_device=False)
+    if base is None:
         return False  # a GPU's kernel wins; scaled or soft-capped logits and MoE aux losses stay with TRL's head
     fused = base.forward
 
@@ -130,11 +137,8 @@ def host_indexed_head(trainer, outputs: tuple[str, ...] = ("log_probs", "entropy
     """On a device with TRL's Triton kernel: the trainer's collator lists the labelled positions on the host and the
     model's fused head scores exactly those (indexed_output), instead of selecting them with a boolean index on the
     device. `outputs`: what the trainer asked TRL's head for (SFTTrainer's default). True if patched."""
-    model = trainer.model
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    config = base.config.get_text_config()
-    special = any(getattr(config, k, None) is not None for k in SCALED) or getattr(config, "output_router_logits", 0)
-    if not uses_fused_kernel(base) or special:
+    base = patchable_base(trainer.model, on_kernel_device=True)
+    if base is None:
         return False  # a CPU has full_logits_head; scaled or soft-capped logits and MoE aux losses stay with TRL
     fused = base.forward
 

@@ -117,8 +117,6 @@ def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
 
 
 @torch.no_grad()
-
-
 def append_turn_suffix(ids: torch.Tensor, attn: torch.Tensor, query_length: int, mask: torch.Tensor,
                        has_eos: torch.Tensor, suffix: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Prompt + response ids (and attention) with the chat template's turn suffix after every response that ended:

@@ -41,7 +41,7 @@ class Stage:
     # adds its own in `produces`.
     PRODUCES = {"tok": "load", "data": "load", "model": "build_model", "trainer": "build_trainer",
                 "log_history": "train"}
-    produces: dict[str, str] = {}
+    produces: dict[str, str | None] = {}
 
     def __init__(self, root: str | Path | None = None, profile: Profile | None = None, seed: int = 42, **knobs):
         """`knobs` (e.g. max_steps=2) replace the profile's settings of this stage; None keeps them."""
@@ -59,14 +59,14 @@ class Stage:
     def __getattr__(self, name: str):
         """Called only for an attribute not set yet: one a step makes says which step to run first."""
         step = {**Stage.PRODUCES, **type(self).produces}.get(name)
-        if step is None or step not in type(self).steps:
+        if step is None or step not in type(self).steps:  # (a stage maps what it never makes to None)
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         raise AttributeError(f"stage.{name} does not exist yet: the step {step!r} makes it — run stage.{step}() first "
                              f"(this stage's steps, in order: {', '.join(type(self).steps)})")
 
     def __setattr__(self, name: str, value) -> None:
         """A knob set on the stage itself would be ignored: say where it goes instead."""
-        if name not in ("settings", "seed") and name in type(self).settings_class.help():  # seed: the stage's own
+        if name not in ("settings", "seed") and name in type(self).settings_class.names():  # seed: the stage's own
             raise AttributeError(f"{name} is a setting of this stage: pass it when building the stage "
                                  f"({type(self).__name__}(..., {name}=...)) or replace the settings "
                                  f"(stage.settings = stage.settings.with_changes({name}=...))")
@@ -173,6 +173,7 @@ class Stage:
         from ..lm.rewards import build_tiny_reward_model
 
         found = find_output("rm", self.root)
+        self.reward_dir = found  # None for a stand-in (its measures are not remembered: helpers.stages.memo)
         torch.manual_seed(self.seed)  # a stand-in's random head is the same every time it is built
         if found is not None:
             model = load_reward_model(found, self.profile, self.tok)

@@ -14,6 +14,7 @@ from ..env.runs import find_output
 from ..env.settings import knob
 from ..env.sources import course_records
 from .base import Stage, TrainerSettings
+from .memo import measured_once, remember
 
 
 def completion_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -158,15 +159,23 @@ class DPOStage(Stage):
         prompts = encode_prompts(self.tok, self.data["valid"]["prompt"][:ppo.eval_limit], ppo.max_prompt_length)
         self.prompts = list(self.data["valid"]["prompt"][:ppo.eval_limit])
         measure = dict(max_new_tokens=ppo.max_new_tokens, missing_eos_penalty=ppo.missing_eos_penalty, seed=self.seed)
-        with self.reference():
-            self.measured = {"sft": heldout_measure(self.model, rm, self.tok, prompts, kl=False, **measure)}
+        self.measure_keys = dict(reward_dir=self.reward_dir, prompts=prompts, **measure)  # helpers.stages.memo
+
+        def sft() -> dict:
+            with self.reference():
+                return heldout_measure(self.model, rm, self.tok, prompts, kl=False, **measure)
+
+        # 03's model and 05's PPO model were measured by 05 on the same prompts with the same settings: reused
+        self.measured = {"sft": measured_once(self.root, self.base_source, compute=sft, **self.measure_keys)}
         self.measured["dpo"] = heldout_measure(self.model, rm, self.tok, prompts, **measure)
         found = find_output("ppo", self.root)
         if found is not None:
-            policy = load_causal_lm(found, self.profile)
-            self.measured["ppo"] = heldout_measure(policy, rm, self.tok, prompts, reference=self.reference_logits,
-                                                   **measure)
-            del policy
+            def ppo_policy() -> dict:
+                policy = load_causal_lm(found, self.profile)
+                return heldout_measure(policy, rm, self.tok, prompts, reference=self.reference_logits, **measure)
+
+            self.measured["ppo"] = measured_once(self.root, found, compute=ppo_policy, reference_dir=self.base_source,
+                                                 **self.measure_keys)
         else:
             print("No output of 05_ppo in this run: comparing SFT and DPO only.")
         del rm
@@ -201,4 +210,7 @@ class DPOStage(Stage):
 
     def save(self) -> None:
         merge_and_save(self.model, self.tok, self.output, profile=self.profile, base_source=self.base_source)
+        if getattr(self, "measured", None):  # the scoreboard reads it instead of sampling again
+            remember(self.root, self.output, measured=self.measured["dpo"], reference_dir=self.base_source,
+                     **self.measure_keys)
         self.save_metrics(key_metric="heldout_accuracy_after")

@@ -11,14 +11,16 @@ from ..lm.evaluation import generate_answers
 from ..lm.lm_head import full_logits_head
 from ..lm.models import (fp32_trainable, lora_config,
                          merge_and_save, prepare_4bit_base, with_lora)
-from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of, make_value_model, response_logits, response_mask,
-                      sample, sequence_scores, track_resources, turn_suffix)
+from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of,
+                      make_value_model, response_logits, response_mask, sample, sequence_scores, track_resources,
+                      turn_suffix)
 from ..env.distributed import is_main
 from ..env.quiet import compact_progress
 from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
 from ..env.settings import knob
 from ..env.sources import course_records
 from .base import Stage
+from .memo import measured_once, remember
 
 
 @torch.no_grad()
@@ -149,12 +151,19 @@ class PPOStage(Stage):
         self.before = generate_answers(self.policy, self.tok, self.eval_conversations[:self.settings.n_prompts],
                                        max_new_tokens=self.settings.max_new_tokens)
         with self.value_model.disable_adapter():  # the reward model
-            self.eval_before = self.measure(self.policy, self.value_model)
+            self.eval_before = measured_once(self.root, self.base_source, compute=lambda: self.measure(
+                self.policy, self.value_model), reference_dir=self.base_source, **self.memo_keys())
 
     def measure(self, policy, reward_model) -> dict:
         """The held-out measurement (heldout_measure): sampled answers scored exactly like the training reward."""
         return heldout_measure(policy, reward_model, self.tok, self.eval_prompts, self.settings.max_new_tokens,
                                self.settings.missing_eos_penalty, seed=self.seed)
+
+    def memo_keys(self) -> dict:
+        """What identifies this stage's held-out measurement besides the model (helpers.stages.memo): the reward model,
+        the prompts, the length cap, the penalty and the seed. 06 and the scoreboard measure with the same."""
+        return dict(reward_dir=self.reward_dir, prompts=self.eval_prompts, max_new_tokens=self.settings.max_new_tokens,
+                    missing_eos_penalty=self.settings.missing_eos_penalty, seed=self.seed)
 
     def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
         """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model
@@ -213,6 +222,9 @@ class PPOStage(Stage):
     def save(self) -> None:
         """Merge the policy's adapter and save the model where later stages look for it."""
         merge_and_save(self.policy, self.tok, self.output, profile=self.profile, base_source=self.base_source)
+        if getattr(self, "eval_after", None) is not None:  # 06 and the scoreboard read it instead of sampling again
+            remember(self.root, self.output, measured=self.eval_after, reference_dir=self.base_source,
+                     **self.memo_keys())
         train = [h["reward"] for h in self.log_history]
         self.save_metrics(key_metric="reward_after", first_train_reward=train[0], final_train_reward=train[-1])
 
@@ -260,6 +272,8 @@ class PPOStage(Stage):
         if is_main():  # for the run's scoreboard (helpers.learner.scoreboard): GRPO's model beside PPO's
             merge_and_save(self.grpo_trainer.model, self.tok, self.dir / "grpo_model", profile=self.profile,
                            base_source=self.base_source)
+            remember(self.root, self.dir / "grpo_model", measured=self.eval_grpo, reference_dir=self.base_source,
+                     **self.memo_keys())
         self.save_metrics(grpo_reward=self.eval_grpo["reward"], grpo_rm_score=self.eval_grpo["raw_score"],
                           grpo_eos_fraction=self.eval_grpo["eos_fraction"], grpo_kl=self.eval_grpo["kl"],
                           grpo_wall_s=usage["wall_s"], grpo_peak_mb=usage["peak_mb"])

@@ -33,7 +33,7 @@ class PTSettings(TrainerSettings):
 class PTStage(Stage):
     name = "pt"
     settings_class = PTSettings
-    produces = {"blocks": "load"}
+    produces = {"blocks": "load", "data": None}  # its load makes token blocks, not records
     steps = ("load", "build_model", "evaluate_before", "build_trainer", "train", "evaluate_after", "save")
 
     def load(self) -> None:
