@@ -19,3 +19,11 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
         yield from items
         return
     yield from tqdm(items, desc=desc, total=total, leave=False, dynamic_ncols=True)
+
+
+def bar(total: int, desc: str):
+    """A progress bar (description, rate, ETA) to update by hand, e.g. once per generated token; close it when done
+    (it then disappears)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)

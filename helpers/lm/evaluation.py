@@ -7,7 +7,7 @@ import math
 import torch
 
 from .generation import generate_plain
-from ..env.progress import progress
+from ..env.progress import bar, progress
 
 
 @torch.no_grad()
@@ -30,19 +30,10 @@ def perplexity(model, blocks: list[list[int]], batch_size: int = 8, label: str =
     return math.exp(total / count)
 
 
-@torch.no_grad()
 def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 48) -> list[str]:
-    """Greedy answers (argmax of the raw logits, up to EOS) of a chat model to conversations ending with a user turn;
-    the model's generation_config (repetition penalty & co.) is ignored."""
-    model.eval()
-    device = next(model.parameters()).device
-    answers = []
-    for messages in prompts:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                            return_dict=True)["input_ids"].to(device)
-        out = generate_plain(model, tokenizer, ids, max_new_tokens=max_new_tokens)
-        answers.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip())
-    return answers
+    """Greedy answers (argmax of the raw logits, up to EOS) of a chat model to conversations ending with a user turn,
+    in one batched call (answer_stats); the model's generation_config (repetition penalty & co.) is ignored."""
+    return answer_stats(model, tokenizer, prompts, max_new_tokens)["answers"]
 
 
 def repetition_rate(ids: list[int], n: int = 4) -> float:
@@ -52,19 +43,23 @@ def repetition_rate(ids: list[int], n: int = 4) -> float:
 
 
 @torch.no_grad()
-def answer_stats(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 8) -> dict:
-    """Greedy answers to held-out prompts, batched: the share that end with EOS before `max_new_tokens`, their mean
-    4-gram repetition rate and length in tokens, and the texts."""
+def answer_stats(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 32) -> dict:
+    """Greedy answers to held-out prompts, batched (one generate call for up to `batch_size` prompts: on a CPU, 24
+    answers in one call took 40 s where three calls of 8 took 71 s, with the same answers): the share that end with
+    EOS before `max_new_tokens`, their mean 4-gram repetition rate and length in tokens, and the texts."""
     model.eval()
     device = next(model.parameters()).device
     ended, repeats, lengths, texts = [], [], [], []
-    for i in progress(range(0, len(prompts), batch_size), desc="answers"):
+    starts = range(0, len(prompts), batch_size)
+    ticks = bar(len(starts) * max_new_tokens, desc="answers (tokens, at most)")
+    for i in starts:
         rows = [tokenizer.apply_chat_template(m, add_generation_prompt=True, return_dict=True)["input_ids"]
                 for m in prompts[i:i + batch_size]]
         width = max(map(len, rows))  # left padding: every answer starts at the same column
         ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rows], device=device)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
-        out = generate_plain(model, tokenizer, ids, mask, max_new_tokens=max_new_tokens)[:, width:].tolist()
+        out = generate_plain(model, tokenizer, ids, mask, max_new_tokens=max_new_tokens,
+                             progress_bar=ticks)[:, width:].tolist()
         for answer in out:
             stop = answer.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in answer else None
             kept = [t for t in answer[:stop] if t != tokenizer.pad_token_id]
@@ -72,6 +67,7 @@ def answer_stats(model, tokenizer, prompts: list[list[dict]], max_new_tokens: in
             repeats.append(repetition_rate(kept))
             lengths.append(len(kept))
             texts.append(tokenizer.decode(kept, skip_special_tokens=True).strip())
+    ticks.close()
     mean = lambda xs: sum(xs) / max(len(xs), 1)  # noqa: E731
     return dict(eos_rate=mean(ended), repetition_rate=mean(repeats), answer_length=mean(lengths), answers=texts)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import torch
-from transformers import GenerationConfig
+from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
 # The off value of every logits processor and length rule that has one other than None (min_new_tokens: None, as
 # 0 would still add a (no-op) MinLengthLogitsProcessor).
@@ -52,15 +52,33 @@ def blank_generation_config(model):
         inner.generation_config = saved
 
 
+class TickPerToken(StoppingCriteria):
+    """Never stops generation; moves a progress bar by one for every generated token (position)."""
+
+    def __init__(self, progress_bar):
+        self.progress_bar = progress_bar
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        self.progress_bar.update(1)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
 def generate_plain(model, tokenizer, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
-                   max_new_tokens: int, do_sample: bool = False, temperature: float = 1.0) -> torch.Tensor:
-    """model.generate() under neutral_generation_config, blind to the model's generation_config: prompt + new ids."""
+                   max_new_tokens: int, do_sample: bool = False, temperature: float = 1.0,
+                   progress_bar=None) -> torch.Tensor:
+    """model.generate() under neutral_generation_config, blind to the model's generation_config: prompt + new ids.
+    `progress_bar` (helpers.env.progress.bar): advanced by max_new_tokens in all, one step per generated token."""
     config = neutral_generation_config(tokenizer, do_sample=do_sample, temperature=temperature,
                                        max_new_tokens=max_new_tokens)
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
+    ticks = StoppingCriteriaList([TickPerToken(progress_bar)]) if progress_bar is not None else None
     with blank_generation_config(model):
-        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
+        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config,
+                             stopping_criteria=ticks)
+    if progress_bar is not None:  # all rows ended early: the rest of this call's share
+        progress_bar.update(max_new_tokens - (out.shape[1] - input_ids.shape[1]))
+    return out
 
 
 @torch.no_grad()

@@ -37,17 +37,20 @@ def reward_scores(model, tokenizer: PreTrainedTokenizerBase, prompts: list[list[
     if pad is None or model.config.pad_token_id != pad:
         raise ValueError(f"the reward model's config.pad_token_id ({model.config.pad_token_id}) must be the "
                          f"tokenizer's pad token id ({pad}) to find the last token of each sequence")
-    scores: list[float] = []
-    for i in range(0, len(prompts), batch_size):
-        ids = [conversation_ids(tokenizer, p, a) for p, a in zip(prompts[i:i + batch_size], answers[i:i + batch_size])]
-        if max_length is not None:
-            ids = [x[-max_length:] for x in ids]
+    rows = [conversation_ids(tokenizer, p, a) for p, a in zip(prompts, answers)]
+    if max_length is not None:
+        rows = [x[-max_length:] for x in rows]
+    order = sorted(range(len(rows)), key=lambda j: -len(rows[j]))  # similar lengths batched: little padding
+    scores = [0.0] * len(rows)
+    for i in range(0, len(order), batch_size):
+        ids = [rows[j] for j in order[i:i + batch_size]]
         width = max(map(len, ids))
         input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=device)
         mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=device)
         with autocast_for(model):  # half-precision base, float32 trained parts
             logits = model(input_ids=input_ids, attention_mask=mask).logits
-        scores += logits[:, 0].float().tolist()
+        for j, value in zip(order[i:i + batch_size], logits[:, 0].float().tolist()):
+            scores[j] = value
     return scores
 
 

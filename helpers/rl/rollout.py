@@ -96,10 +96,10 @@ def response_mask(responses: torch.Tensor, eos_token_id: int) -> tuple[torch.Ten
 
 @torch.no_grad()
 def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, temperature: float = 1.0,
-           seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+           seed: int | None = 0, progress_bar=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sample one response per prompt from softmax(logits / temperature), whatever the model's generation_config
     says (seeded, without touching the global RNG; greedy when seed is None); (query, query mask, responses padded
-    to max_new_tokens with pad after EOS)."""
+    to max_new_tokens with pad after EOS). `progress_bar`: advanced once per generated token."""
     from ..lm.generation import generate_plain
 
     device = next(policy.parameters()).device
@@ -109,7 +109,7 @@ def sample(policy, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int,
         if seed is not None:
             torch.manual_seed(seed)
         out = generate_plain(policy, tokenizer, query, query_mask, max_new_tokens=max_new_tokens,
-                             do_sample=seed is not None, temperature=temperature)
+                             do_sample=seed is not None, temperature=temperature, progress_bar=progress_bar)
     responses = out[:, query.shape[1]:]
     responses = F.pad(responses, (0, max_new_tokens - responses.shape[1]), value=tokenizer.pad_token_id)
     mask, _ = response_mask(responses, tokenizer.eos_token_id)

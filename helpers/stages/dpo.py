@@ -89,30 +89,45 @@ class DPOStage(Stage):
         full_logits_head(self.model)  # on a CPU: full logits beat TRL's fused head (policy and reference)
         self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
 
-    def batch(self, n: int = 8, start: int = 0, split: str = "train") -> dict[str, torch.Tensor]:
-        """`n` tokenised pairs from `start` collated as the trainer does: n prompt+chosen rows, then n prompt+rejected
-        rows, with completion_mask marking the answer tokens."""
-        ds = self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset
+    def dataset(self, split: str = "train"):
+        """The trainer's tokenised pairs of `split` ("train" or "valid")."""
+        return self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset
+
+    def batch(self, n: int = 8, start: int = 0, split: str = "train", rows: list[int] | None = None
+              ) -> dict[str, torch.Tensor]:
+        """`n` tokenised pairs from `start` (or the pairs `rows`) collated as the trainer does: n prompt+chosen rows,
+        then n prompt+rejected rows, with completion_mask marking the answer tokens."""
+        ds = self.dataset(split)
         keys = ("prompt_ids", "chosen_ids", "rejected_ids")
-        rows = [{k: ds[i][k] for k in keys} for i in range(start, min(start + n, len(ds)))]
+        rows = range(start, min(start + n, len(ds))) if rows is None else rows
         device = next(self.model.parameters()).device
-        return {k: v.to(device) for k, v in self.trainer.data_collator(rows).items()}
+        return {k: v.to(device) for k, v in self.trainer.data_collator([{k: ds[i][k] for k in keys}
+                                                                        for i in rows]).items()}
 
     @torch.no_grad()
     def implicit_margins(self, split: str = "valid", batch_size: int = 8) -> list[float]:
         """β[(log πθ − log πref)(chosen) − (log πθ − log πref)(rejected)] for every pair of `split`: the implicit
-        reward margin DPO's loss pushes up. Positive: the policy prefers the chosen answer more than 03's model did."""
-        n = len(self.trainer.train_dataset if split == "train" else self.trainer.eval_dataset)
-        n = min(n, self.settings.eval_limit or n)  # the profile's limit on held-out pairs
-        margins: list[float] = []
+        reward margin DPO's loss pushes up. Positive: the policy prefers the chosen answer more than 03's model did.
+        Pairs of similar length are batched together (little padding); the reference's log-probs are computed once
+        per pair and kept (the reference, 03's model, does not change while the policy trains)."""
+        ds = self.dataset(split)
+        n = min(len(ds), self.settings.eval_limit or len(ds))  # the profile's limit on held-out pairs
+        size = [len(ds[i]["prompt_ids"]) + max(len(ds[i]["chosen_ids"]), len(ds[i]["rejected_ids"])) for i in range(n)]
+        order = sorted(range(n), key=lambda i: -size[i])
+        kept = self.__dict__.setdefault("reference_logps", {}).setdefault(split, {})  # pair → (chosen, rejected)
+        margins = [0.0] * n
         for start in range(0, n, batch_size):
-            batch = self.batch(batch_size, start, split)
+            rows = order[start:start + batch_size]
+            batch = self.batch(split=split, rows=rows)
             with autocast_for(self.model):
-                policy = completion_logps(self.model, batch)
-                with self.reference():
-                    reference = completion_logps(self.model, batch)
-            (pw, pl), (rw, rl) = policy.chunk(2), reference.chunk(2)
-            margins += (self.settings.beta * ((pw - rw) - (pl - rl))).tolist()
+                pw, pl = completion_logps(self.model, batch).chunk(2)
+                if any(i not in kept for i in rows):
+                    with self.reference():
+                        rw, rl = completion_logps(self.model, batch).chunk(2)
+                    kept.update({i: (w, l) for i, w, l in zip(rows, rw.tolist(), rl.tolist())})
+            rw, rl = (torch.tensor([kept[i][k] for i in rows], device=pw.device) for k in (0, 1))
+            for i, m in zip(rows, (self.settings.beta * ((pw - rw) - (pl - rl))).tolist()):
+                margins[i] = m
         return margins
 
     @staticmethod

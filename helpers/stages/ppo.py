@@ -15,6 +15,7 @@ from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts,
                       make_value_model, response_logits, response_mask, sample, sequence_scores, track_resources,
                       turn_suffix)
 from ..env.distributed import is_main
+from ..env.progress import bar
 from ..env.quiet import compact_progress
 from ..env.tensorboard import ScalarLogger, stage_log_dir, trainer_callback
 from ..env.settings import knob
@@ -35,8 +36,11 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
     `kl`) and the texts. PPO, GRPO and DPO policies are all measured this way, so their numbers compare."""
     suffix = turn_suffix(tok)
     rewards, raw, ended, lengths, kls, texts = [], [], [], [], [], []
-    for i in range(0, len(prompts), batch_size):
-        query, query_mask, responses = sample(policy, tok, prompts[i:i + batch_size], max_new_tokens, seed=seed + i)
+    starts = range(0, len(prompts), batch_size)
+    ticks = bar(len(starts) * max_new_tokens, desc="held-out answers (tokens, at most)")
+    for i in starts:
+        query, query_mask, responses = sample(policy, tok, prompts[i:i + batch_size], max_new_tokens, seed=seed + i,
+                                              progress_bar=ticks)
         mask, has_eos = response_mask(responses, tok.eos_token_id)
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
         scored = sequence_scores(reward_model, *append_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
@@ -54,6 +58,7 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
             else:
                 ref = reference(ids, attn, responses.shape[1])
             kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
+    ticks.close()
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     return dict(reward=mean(rewards), raw_score=mean(raw), eos_fraction=mean(ended), response_length=mean(lengths),
                 kl=mean(kls) if kls else float("nan"), scores=rewards, raw_scores=raw, responses=texts)
