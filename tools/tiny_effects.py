@@ -79,6 +79,7 @@ def main() -> int:
     parser.add_argument("--run-root", type=Path, help="keep each seed's run here (default: a temporary folder)")
     parser.add_argument("--summarise-only", action="store_true",
                         help="run nothing: read <run-root>/seed-N of earlier (e.g. parallel) runs")
+    parser.add_argument("--note", help="where the runs came from, kept in the report (with --summarise-only)")
     args = parser.parse_args()
     args.out = args.out or REPO / "benchmarks" / f"{args.profile}_effects.json"
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
@@ -98,6 +99,8 @@ def main() -> int:
     subset = set(args.stages) != set(TRAINING_STAGES)
     report = json.loads(args.out.read_text()) if args.out.is_file() and subset else {}
     report.update(profile=args.profile, seeds=args.seeds, machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
+    if args.note:
+        report["note"] = args.note
     if not args.summarise_only:  # the runs' own time; a summary of earlier runs took none
         report[f"seconds_{'_'.join(args.stages)}"] = round(time.perf_counter() - started)
     report.update(summarise(per_seed))

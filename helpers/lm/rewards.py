@@ -7,6 +7,7 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel, Pr
 
 from .models import autocast_for, tiny_config
 from ..env.profiles import Profile
+from ..env.progress import progress
 
 
 def build_tiny_reward_model(profile: Profile, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> PreTrainedModel:
@@ -42,7 +43,7 @@ def reward_scores(model, tokenizer: PreTrainedTokenizerBase, prompts: list[list[
         rows = [x[-max_length:] for x in rows]
     order = sorted(range(len(rows)), key=lambda j: -len(rows[j]))  # similar lengths batched: little padding
     scores = [0.0] * len(rows)
-    for i in range(0, len(order), batch_size):
+    for i in progress(range(0, len(order), batch_size), desc="reward scores"):
         ids = [rows[j] for j in order[i:i + batch_size]]
         width = max(map(len, ids))
         input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=device)

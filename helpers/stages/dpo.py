@@ -10,6 +10,7 @@ from ..lm.evaluation import early_late
 from ..lm.lm_head import full_logits_head
 from ..lm.models import autocast_for, load_causal_lm, lora_config, merge_and_save
 from ..rl.ppo import encode_prompts
+from ..env.progress import progress
 from ..env.runs import find_output
 from ..env.settings import knob
 from ..env.sources import course_records
@@ -116,7 +117,7 @@ class DPOStage(Stage):
         order = sorted(range(n), key=lambda i: -size[i])
         kept = self.__dict__.setdefault("reference_logps", {}).setdefault(split, {})  # pair → (chosen, rejected)
         margins = [0.0] * n
-        for start in range(0, n, batch_size):
+        for start in progress(range(0, n, batch_size), desc="implicit margins"):
             rows = order[start:start + batch_size]
             batch = self.batch(split=split, rows=rows)
             with autocast_for(self.model):
