@@ -61,3 +61,28 @@ def test_a_measure_without_kl_does_not_answer_a_request_for_one(tmp_path):
     measured_once(tmp_path, model, rm, [[1]], no_kl, seed=0)
     assert recall(tmp_path, model, rm, [[1]], seed=0) is not None
     assert recall(tmp_path, model, rm, [[1]], reference_dir=ref, seed=0) is None
+
+
+def test_the_scoreboard_reads_the_measures_the_stages_filed(tmp_path, tiny_profile, tiny_tokenizer, monkeypatch):
+    """A run with 03's and 05's models and 04's reward model: the scoreboard samples each model's held-out answers
+    once; scored again from an empty scoreboard cache, it reads them back (no new sample, the same numbers)."""
+    import helpers.stages.ppo as stage_ppo
+    from helpers.env.runs import stage_output
+    from helpers.learner import scoreboard as board_module
+    from helpers.lm.models import build_tiny_causal_lm
+    from helpers.lm.rewards import build_tiny_reward_model
+
+    for name, build in (("sft", build_tiny_causal_lm), ("ppo", build_tiny_causal_lm), ("rm", build_tiny_reward_model)):
+        build(tiny_profile, tiny_tokenizer, seed=len(name)).save_pretrained(stage_output(name, tmp_path))
+        tiny_tokenizer.save_pretrained(stage_output(name, tmp_path))
+    sampled = []
+    real = stage_ppo.heldout_measure
+    monkeypatch.setattr(stage_ppo, "heldout_measure", lambda *a, **k: sampled.append(1) or real(*a, **k))
+    first = board_module.scoreboard(tmp_path, tiny_profile)
+    assert set(first) == {"sft", "ppo"} and len(sampled) == 2 and (tmp_path / FILE).is_file()
+    (tmp_path / board_module.FILE).unlink()
+    again = board_module.scoreboard(tmp_path, tiny_profile)
+    assert len(sampled) == 2
+    for row in ("sft", "ppo"):
+        assert {k: again[row][k] for k in ("reward", "rm_score", "eos_fraction")} == \
+            {k: first[row][k] for k in ("reward", "rm_score", "eos_fraction")}
