@@ -84,9 +84,11 @@ def measure(model, tok, profile: Profile, reward_model, seed: int = 42, *, root:
         prompts = encode_prompts(tok, course_records(profile, "preference", "valid", ppo.eval_limit)["prompt"],
                                  ppo.max_prompt_length)
         settings = dict(max_new_tokens=ppo.max_new_tokens, missing_eos_penalty=ppo.missing_eos_penalty, seed=seed)
-        m = measured_once(root, folder, reward_dir, prompts, lambda: heldout_measure(
-            model, reward_model, tok, prompts, kl=False, **settings), **settings) if root else heldout_measure(
-            model, reward_model, tok, prompts, kl=False, **settings)
+
+        def sampled() -> dict:
+            return heldout_measure(model, reward_model, tok, prompts, kl=False, **settings)
+
+        m = measured_once(root, folder, reward_dir, prompts, sampled, **settings) if root else sampled()
         row.update(reward=m["reward"], rm_score=m["raw_score"], eos_fraction=m["eos_fraction"],
                    response_length=m["response_length"])
     return row
