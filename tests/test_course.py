@@ -20,3 +20,23 @@ def test_headlines_show_before_after_direction_baseline_and_spread(tmp_path):
 
 def test_every_training_stage_has_a_headline():
     assert set(HEADLINES) == {"tokenizer", "pt", "sft", "rm", "ppo", "dpo", "text2sql"}
+
+
+def test_quoted_effects_name_their_file_spread_and_verdict(tmp_path, monkeypatch):
+    import json
+
+    from helpers.learner import course
+
+    monkeypatch.setattr(course, "BENCHMARKS", tmp_path)
+    entry = dict(label="held-out reward", before=[0.1, 0.2, 0.3], after=[0.5, 0.2, 0.9], mean_change=0.333,
+                 std_change=0.25, moves_right_way=False, seeds=3)
+    (tmp_path / "cpu_effects.json").write_text(json.dumps({"ppo": {"reward_after": entry}}))
+    (tmp_path / "cpu_rl_heldout.json").write_text(json.dumps({"prompts": 64, "effects": {"reward": {
+        **entry, "moves_right_way": True}}}))
+    said = course.quoted_effect("ppo", "reward_after", "cpu")
+    assert "3 seed(s) (benchmarks/cpu_effects.json)" in said and "0.2 → 0.5333" in said
+    assert said.endswith("+0.333 ± 0.25 (NOT beyond seed noise)")
+    again = course.quoted_heldout("reward", "cpu")
+    assert "64 held-out prompts, benchmarks/cpu_rl_heldout.json" in again and again.endswith("(beyond seed noise)")
+    assert course.quoted_heldout("eos_fraction", "cpu") is None and course.quoted_heldout("reward", "tiny") is None
+    assert "no seed-spread measurement" in course.quoted_effect("dpo", "win_rate_vs_sft", "tiny")

@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 import drive_budget  # noqa: E402
 import gpu_check  # noqa: E402
+import rl_heldout  # noqa: E402
 
 
 def test_gpu_slug_names_the_output_file():
@@ -108,3 +109,24 @@ def test_gpu_check_cpu_dry_run_end_to_end(tmp_path):
     assert [r["stage"] for r in report["summary"]] == ["tokenizer", "pt"]
     assert not work.exists()  # the scratch folder is removed
     assert "ampere        pt" in proc.stdout
+
+
+def _measured(sft: float, ppo: float, ended: tuple[float, float], dpo_scores: list[float]) -> dict:
+    row = lambda score, eos, scores: dict(reward=score, raw_score=score + 1, eos_fraction=eos, scores=scores,  # noqa
+                                          raw_scores=scores)
+    out = {"sft": row(sft, ended[0], [0.0] * 4), "ppo": row(ppo, ended[1], [0.0] * 4), "dpo": row(sft, 0.5, dpo_scores)}
+    out["win_rate_vs_sft"] = out["rm_win_rate_vs_sft"] = sum(s > 0 for s in dpo_scores) / 4
+    return out
+
+
+def test_rl_heldout_judges_a_change_by_every_seed_and_the_spread():
+    per_seed = {42: _measured(0.1, 0.5, (0.5, 0.75), [1, 1, 1, -1]), 1: _measured(0.2, 0.7, (0.5, 0.25), [1, 1, 1, 1]),
+                2: _measured(0.0, 0.3, (0.5, 0.75), [1, -1, 1, -1])}
+    effects = rl_heldout.summarise(per_seed)
+    assert effects["reward"]["moves_right_way"] is True  # +0.4, +0.5, +0.3
+    assert effects["reward"]["mean_change"] == pytest.approx(0.4)
+    assert effects["eos_fraction"]["moves_right_way"] is False  # one seed ends fewer answers
+    assert effects["win_rate_vs_sft"]["after"] == [0.75, 1.0, 0.5]
+    assert effects["win_rate_vs_sft"]["moves_right_way"] is False  # a coin flip on seed 2
+    assert "moves_right_way" in effects["rm_score"] and "| yes |" in rl_heldout.markdown(
+        dict(prompts=4, profile="cpu", seeds=[42, 1, 2], effects=effects, per_seed={}))

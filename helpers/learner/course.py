@@ -58,6 +58,14 @@ def effects_file(profile: str) -> Path:
     return BENCHMARKS / f"{profile}_effects.json"
 
 
+def _spread_sentence(profile: str, source: str, e: dict, seeds: int) -> str:
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    verdict = {True: "beyond seed noise", False: "NOT beyond seed noise",
+               None: "one seed only: no spread measured"}[e["moves_right_way"]]
+    return (f"{profile} profile, {seeds} seed(s) ({source}): {e['label']} {mean(e['before']):.4g} → "
+            f"{mean(e['after']):.4g} on average, change {e['mean_change']:+.3g} ± {e['std_change']:.2g} ({verdict})")
+
+
 def quoted_effect(stage: str, key: str, profile: str | None = None) -> str:
     """The measured spread of one held-out metric over seeds on the running profile (benchmarks/<profile>_effects.json),
     as a sentence a notebook prints next to its own run's number — so a claimed effect is a measured one, with its
@@ -69,12 +77,20 @@ def quoted_effect(stage: str, key: str, profile: str | None = None) -> str:
     if not e:
         return (f"(no seed-spread measurement of {stage}/{key} on the {profile} profile: run "
                 f"tools/tiny_effects.py --profile {profile})")
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    verdict = {True: "beyond seed noise", False: "NOT beyond seed noise",
-               None: "one seed only: no spread measured"}[e["moves_right_way"]]
-    return (f"{profile} profile, {e['seeds']} seed(s) (benchmarks/{path.name}): {e['label']} "
-            f"{mean(e['before']):.4g} → {mean(e['after']):.4g} on average, change {e['mean_change']:+.3g} ± "
-            f"{e['std_change']:.2g} ({verdict})")
+    return _spread_sentence(profile, f"benchmarks/{path.name}", e, e["seeds"])
+
+
+def quoted_heldout(key: str, profile: str | None = None) -> str | None:
+    """The same seeds' 05/06 change measured again on more held-out prompts (tools/rl_heldout.py, key as there:
+    reward, rm_score, eos_fraction, win_rate_vs_sft, ...), as a sentence; None where that was not measured."""
+    profile = profile or get_profile_name()
+    path = BENCHMARKS / f"{profile}_rl_heldout.json"
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    e = report.get("effects", {}).get(key)
+    if not e:
+        return None
+    return _spread_sentence(profile, f"{report['prompts']} held-out prompts, benchmarks/{path.name}", e,
+                            len(e["after"]))
 
 
 def get_profile_name() -> str:

@@ -46,11 +46,6 @@ def model_folders(root: Path, profile: Profile) -> dict[str, Path | str]:
     return out
 
 
-def _stamp(folder: Path | str) -> float:
-    weights = sorted(Path(folder).glob("*.safetensors"))
-    return max((w.stat().st_mtime for w in weights), default=0.0)
-
-
 def _model(folder: Path | str, profile: Profile, tok):
     """A causal LM from `folder`, with a row for every token of the run's tokenizer (the base: 01's added rows
     initialised from their pieces, as 02 does)."""
@@ -99,11 +94,12 @@ def scoreboard(root: Path, profile: Profile, seed: int = 42) -> dict[str, dict]:
     from transformers import AutoTokenizer
 
     from ..lm.models import load_reward_model
+    from ..stages.memo import weights_of
 
     path = Path(root) / FILE
     cache = json.loads(path.read_text()) if path.is_file() else {}
     folders = model_folders(Path(root), profile)
-    todo = {r: f for r, f in folders.items() if cache.get(r, {}).get("stamp") != _stamp(f)}
+    todo = {r: f for r, f in folders.items() if cache.get(r, {}).get("stamp") != weights_of(f)}
     if todo:
         tok_dir = find_output("sft", root) or find_output("tokenizer", root) or profile.base_model
         tok = AutoTokenizer.from_pretrained(tok_dir)
@@ -117,7 +113,7 @@ def scoreboard(root: Path, profile: Profile, seed: int = 42) -> dict[str, dict]:
             torch.manual_seed(seed)
             model = _model(folder, profile, tok)
             cache[row] = dict(measure(model, tok, profile, rm, seed, root=Path(root), folder=folder, reward_dir=rm_dir),
-                              stamp=_stamp(folder))
+                              stamp=weights_of(folder))
             del model
         path.write_text(json.dumps(cache, indent=1))
     return {r: cache[r] for r in folders if r in cache}

@@ -54,7 +54,7 @@ class DPOStage(Stage):
     name = "dpo"
     settings_class = DPOSettings
     produces = {"base": "build_model", "heldout_margins": "evaluate_before", "measured": "compare",
-                "answers": "compare", "prompts": "compare"}
+                "reference_logps": "build_model", "answers": "compare", "prompts": "compare"}
     steps = ("load", "build_model", "build_trainer", "evaluate_before", "train", "evaluate_after", "compare", "save")
 
     def previous(self) -> tuple[str, ...]:
@@ -70,6 +70,7 @@ class DPOStage(Stage):
         """03's model (else the base): the policy *and*, with the LoRA adapter switched off, the reference."""
         base = self.causal_lm()
         self.base = base
+        self.reference_logps: dict[str, dict[int, tuple[float, float]]] = {}  # split → pair → (chosen, rejected)
 
     def dpo_config(self):
         from trl import DPOConfig
@@ -115,7 +116,7 @@ class DPOStage(Stage):
         n = min(len(ds), self.settings.eval_limit or len(ds))  # the profile's limit on held-out pairs
         size = [len(ds[i]["prompt_ids"]) + max(len(ds[i]["chosen_ids"]), len(ds[i]["rejected_ids"])) for i in range(n)]
         order = sorted(range(n), key=lambda i: -size[i])
-        kept = self.__dict__.setdefault("reference_logps", {}).setdefault(split, {})  # pair → (chosen, rejected)
+        kept = self.reference_logps.setdefault(split, {})  # the reference's, computed once per pair
         margins = [0.0] * n
         for start in progress(range(0, n, batch_size), desc="implicit margins"):
             rows = order[start:start + batch_size]
