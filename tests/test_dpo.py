@@ -39,6 +39,24 @@ def test_heldout_preference_accuracy_starts_at_chance_and_rises(stage):
     assert len(stage.heldout_margins) == len(stage.data["valid"])
 
 
+def test_reference_preference_is_read_per_answer_token(stage, tmp_path):
+    """How often 03's model already prefers the chosen answer: from the reference log-probs kept while measuring,
+    per answer token (a longer chosen answer with the lower sum can still be the likelier per token)."""
+    from helpers.stages.dpo import DPOStage
+
+    kept = stage.reference_logps["valid"]
+    assert len(kept) == len(stage.heldout_margins) and all(a > 0 and b > 0 for _, _, a, b in kept.values())
+    assert stage.metrics["reference_prefers_chosen"] == stage.reference_prefers_chosen("valid")
+    other = DPOStage(root=tmp_path, profile=get_profile("tiny"), seed=42)
+    with pytest.raises(AttributeError, match="build_model"):
+        other.reference_prefers_chosen()
+    other.reference_logps = {"valid": {0: (-10.0, -20.0, 10, 10), 1: (-30.0, -20.0, 10, 10), 2: (-20.0, -15.0, 20, 10),
+                                       3: (-5.0, -5.0, 5, 5)}}
+    assert other.reference_prefers_chosen("valid") == 0.5  # pairs 0 and 2 (-1.0 vs -1.5 per token); 3 is a tie
+    with pytest.raises(ValueError, match="evaluate_before"):
+        other.reference_prefers_chosen("train")
+
+
 def test_dpo_loss_formula():
     from helpers.stages.dpo import dpo_loss
 

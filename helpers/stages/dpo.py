@@ -70,7 +70,8 @@ class DPOStage(Stage):
         """03's model (else the base): the policy *and*, with the LoRA adapter switched off, the reference."""
         base = self.causal_lm()
         self.base = base
-        self.reference_logps: dict[str, dict[int, tuple[float, float]]] = {}  # split → pair → (chosen, rejected)
+        # split → pair → the reference's log-probs of (chosen, rejected) and their numbers of answer tokens
+        self.reference_logps: dict[str, dict[int, tuple[float, float, int, int]]] = {}
 
     def dpo_config(self):
         from trl import DPOConfig
@@ -126,7 +127,9 @@ class DPOStage(Stage):
                 if any(i not in kept for i in rows):
                     with self.reference():
                         rw, rl = completion_logps(self.model, batch).chunk(2)
-                    kept.update({i: (w, l) for i, w, l in zip(rows, rw.tolist(), rl.tolist())})
+                    nw, nl = batch["completion_mask"][:, 1:].sum(1).chunk(2)  # the answer tokens each sum covers
+                    kept.update({i: (w, l, a, b) for i, w, l, a, b in zip(rows, rw.tolist(), rl.tolist(), nw.tolist(),
+                                                                           nl.tolist())})
             rw, rl = (torch.tensor([kept[i][k] for i in rows], device=pw.device) for k in (0, 1))
             for i, m in zip(rows, (self.settings.beta * ((pw - rw) - (pl - rl))).tolist()):
                 margins[i] = m
@@ -137,9 +140,19 @@ class DPOStage(Stage):
         """Share of pairs with a positive implicit margin; a tie (the untrained policy: every margin 0) counts half."""
         return sum((m > 0) + 0.5 * (m == 0) for m in margins) / len(margins)
 
+    def reference_prefers_chosen(self, split: str = "valid") -> float:
+        """Share of the measured pairs of `split` (implicit_margins) on which the reference, 03's model before DPO,
+        already gives the chosen answer the higher log-probability per answer token."""
+        kept = self.reference_logps.get(split)
+        if not kept:
+            raise ValueError(f"no reference log-probs of {split!r} pairs yet: run stage.evaluate_before() first")
+        return sum(w / max(a, 1) > r / max(b, 1) for w, r, a, b in kept.values()) / len(kept)
+
     def evaluate_before(self) -> None:
-        """Held-out preference accuracy of the untrained policy (it equals the reference: 0.5, every pair a tie)."""
-        self.save_metrics(heldout_accuracy_before=self.preference_accuracy(self.implicit_margins("valid")))
+        """Held-out preference accuracy of the untrained policy (it equals the reference: 0.5, every pair a tie), and
+        how often 03's model already prefers the chosen answer (what DPO can still change in its own answers)."""
+        self.save_metrics(heldout_accuracy_before=self.preference_accuracy(self.implicit_margins("valid")),
+                          reference_prefers_chosen=self.reference_prefers_chosen("valid"))
 
     def train(self) -> None:
         self.train_resumable(self.trainer)
