@@ -45,8 +45,9 @@ def repetition_rate(ids: list[int], n: int = 4) -> float:
 @torch.no_grad()
 def answer_stats(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 32) -> dict:
     """Greedy answers to held-out prompts, batched (one generate call for up to `batch_size` prompts: on a CPU, 24
-    answers in one call took 40.0 s where three calls of 8 took 68.0 s, with the same answers: benchmarks/eval_cpu.md): the share that end with
-    EOS before `max_new_tokens`, their mean 4-gram repetition rate and length in tokens, and the texts."""
+    answers in one call took 40.0 s where three calls of 8 took 68.0 s, with the same answers; benchmarks/eval_cpu.md):
+    the share that end with EOS before `max_new_tokens`, their mean 4-gram repetition rate and length in tokens, and
+    the texts."""
     model.eval()
     device = next(model.parameters()).device
     ended, repeats, lengths, texts = [], [], [], []

@@ -150,7 +150,7 @@ class DPOStage(Stage):
 
     def evaluate_before(self) -> None:
         """Held-out preference accuracy of the untrained policy (it equals the reference: 0.5, every pair a tie), and
-        how often 03's model already prefers the chosen answer (what DPO can still change in its own answers)."""
+        how often 03's model already gives the chosen answer the higher log-probability per token."""
         self.save_metrics(heldout_accuracy_before=self.preference_accuracy(self.implicit_margins("valid")),
                           reference_prefers_chosen=self.reference_prefers_chosen("valid"))
 
