@@ -20,11 +20,10 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
-from toolkit import REPO
+from toolkit import REPO, seed_verdict
 
 # (key, label, better, before row, after row, measure key); "win" rows compare answers prompt by prompt
 CHANGES = (("reward", "PPO: held-out reward (scored as in training)", "up", "sft", "ppo", "reward"),
@@ -90,12 +89,8 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         pairs = [pick(m) for m in per_seed.values() if all(r in m for r in ("sft", "ppo", "dpo"))]
         if not pairs:
             continue
-        changes = [a - b for b, a in pairs]
-        mean, std = statistics.mean(changes), statistics.pstdev(changes)
-        sign = 1 if better == "up" else -1
-        out[key] = dict(label=label, before=[b for b, _ in pairs], after=[a for _, a in pairs], mean_change=mean,
-                        std_change=std, moves_right_way=(all(sign * c > 0 for c in changes) and sign * mean > std)
-                        if len(changes) > 1 else None)
+        out[key] = dict(label=label, before=[b for b, _ in pairs], after=[a for _, a in pairs],
+                        **seed_verdict([a - b for b, a in pairs], better))
     return out
 
 

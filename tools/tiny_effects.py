@@ -15,13 +15,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from toolkit import REPO, TRAINING_STAGES
+from toolkit import REPO, TRAINING_STAGES, seed_verdict
 
 
 # Metrics with no "before": the value they must beat (a win rate against SFT: a coin flip).
@@ -56,13 +55,9 @@ def summarise(per_seed: dict[int, dict[str, dict]]) -> dict:
                                                  for r in runs):
                 continue
             changes = [r[after] - (r[before] if before else REFERENCE[after]) for r in runs]
-            sign = 1 if better == "up" else -1
-            mean, std = statistics.mean(changes), statistics.pstdev(changes)
             entry = dict(label=label, better=better, seeds=len(changes),
                          before=[r[before] if before else REFERENCE[after] for r in runs],
-                         after=[r[after] for r in runs], mean_change=mean, std_change=std,
-                         moves_right_way=(all(sign * c > 0 for c in changes) and sign * mean > std)
-                         if len(changes) > 1 else None)  # one seed has no spread: no verdict
+                         after=[r[after] for r in runs], **seed_verdict(changes, better))
             if baseline:
                 entry["baseline"] = [r.get(baseline) for r in runs]
             out.setdefault(stage, {})[after] = entry

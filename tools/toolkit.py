@@ -37,6 +37,19 @@ EVAL_TRIM = dict(n_prompts=1, eval_limit=2)  # the stage settings that bound the
 SHOWN_KNOBS = ("max_steps", "batch_size", "grad_accum", "max_length", "max_new_tokens", "save_steps", "learning_rate")
 
 
+# ---------------------------------------------------------------- effects over seeds
+
+def seed_verdict(changes: list[float], better: str) -> dict:
+    """Mean and std of a change over seeds and whether it moves the right way beyond the spread: every seed the right
+    way (`better`: "up" | "down") and the mean change larger than its std (None for one seed: no spread)."""
+    import statistics
+
+    mean, std = statistics.mean(changes), statistics.pstdev(changes)
+    sign = 1 if better == "up" else -1
+    right = (all(sign * c > 0 for c in changes) and sign * mean > std) if len(changes) > 1 else None
+    return dict(mean_change=mean, std_change=std, moves_right_way=right)
+
+
 # ---------------------------------------------------------------- stages and models
 
 def stage_knobs(name: str, length: int | None = None, trim_eval: bool = False, **knobs) -> dict:
