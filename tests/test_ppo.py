@@ -251,6 +251,21 @@ def test_reward_model_path_scores_the_last_response_token(one_thread):
             assert torch.allclose(values, ppo.token_scores(trainer.value_model, ids, attn))
 
 
+def test_row_by_row_scoring_without_left_padding_equals_the_padded_batch(one_thread):
+    """heldout_measure scores and takes log-probabilities row by row on a CPU, each row without its left padding:
+    the same numbers as the padded batch, up to float rounding."""
+    trainer = build_toy(steps=1, max_new_tokens=12)
+    with_eos_in_even_rows(trainer)
+    batch = trainer.rollout(0)
+    ids, attn = trainer.sequences(batch)
+    assert (attn[:, 0] == 0).any()  # some rows really are left-padded
+    n = batch["responses"].shape[1]
+    with torch.no_grad():
+        for fn in (lambda i, a: rollout.response_logits(trainer.policy, i, a, n),
+                   lambda i, a: rollout.sequence_scores(trainer.value_model, i, a)):
+            assert torch.allclose(rollout.row_by_row_on_cpu(fn, ids, attn), fn(ids, attn), atol=1e-5)
+
+
 # ---------------------------------------------------------------- half precision, and losses that are not finite
 
 

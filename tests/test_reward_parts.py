@@ -8,9 +8,12 @@ from helpers.lm.rewards import measure_table, reward_gain_sentence, reward_parts
 PENALTY = 3.0
 
 
-def measured(raw: float, eos: float, length: float = 20.0, kl: float = 0.0) -> dict:
-    """A heldout_measure-shaped result: reward = RM score − penalty × share cut off."""
-    return dict(reward=raw - PENALTY * (1 - eos), raw_score=raw, eos_fraction=eos, response_length=length, kl=kl)
+def measured(raw: float, eos: float, length: float = 20.0, kl: float = 0.0, n: int = 10) -> dict:
+    """A heldout_measure-shaped result over `n` answers, each scored `raw`, the first eos × n of them ended:
+    reward = RM score − penalty × share cut off."""
+    ended = [i < round(eos * n) for i in range(n)]
+    return dict(reward=raw - PENALTY * (1 - eos), raw_score=raw, eos_fraction=eos, response_length=length, kl=kl,
+                raw_scores=[raw] * n, scores=[raw - PENALTY * (not e) for e in ended], ended=ended)
 
 
 def test_split_is_exact():
@@ -36,3 +39,19 @@ def test_measure_table_has_units():
     assert list(table.index) == ["sft", "ppo"]
     assert "KL to 03's model (nats per answer)" in table.columns
     assert table.loc["ppo", "KL to 03's model (nats per answer)"] == 2.0
+
+
+def test_like_for_like_tells_ended_answers_liked_better_from_more_answers_ending():
+    from helpers.lm.rewards import ended_alike
+
+    start = measured(0.0, 0.5)
+    more_end = measured(0.0, 0.9)  # every answer scored as before; only more of them end
+    more_end["raw_scores"] = [0.0] * 5 + [0.8] * 4 + [0.0]  # the newly ended ones score well: the mean rises
+    more_end["raw_score"] = sum(more_end["raw_scores"]) / 10
+    assert ended_alike(start, more_end) == dict(n=5, before=0.0, after=0.0)
+    assert "what rose is how many answers end" in reward_gain_sentence(start, more_end, PENALTY, "PPO")
+    better = measured(0.4, 0.5)
+    assert ended_alike(start, better)["after"] == 0.4
+    assert "ended answers that the reward model likes better" in reward_gain_sentence(start, better, PENALTY, "PPO")
+    old_record = {k: v for k, v in better.items() if k != "ended"}  # remembered before "ended" was kept
+    assert ended_alike(start, old_record) == ended_alike(start, better)

@@ -76,6 +76,32 @@ def test_held_out_pairwise_accuracy_is_well_above_chance(stage):
     assert stage.metrics["accuracy"] >= MIN_HELD_OUT_ACCURACY, stage.metrics
 
 
+def test_cut_pairs_prefer_a_complete_answer_to_its_own_unended_beginning(tiny_tokenizer):
+    import random
+
+    from helpers.lm.rewards import cut_conversation, cut_pairs
+
+    tok = tiny_tokenizer
+    prompt = [{"role": "user", "content": "How do I treat a mild burn at home?"}]
+    answer = "Cool it under running water for twenty minutes, then cover it loosely with a clean dressing."
+    full, cut = cut_conversation(tok, prompt, answer, random.Random(3))
+    head = tok.apply_chat_template(prompt, add_generation_prompt=True, return_dict=True)["input_ids"]
+    n = full.index(tok.eos_token_id, len(head)) - len(head)  # the answer's tokens before its end of turn
+    assert full[:len(cut)] == cut and cut[:len(head)] == list(head)
+    assert tok.eos_token_id not in cut[len(head):]  # unended, as a rollout cut at the length cap
+    assert 0.3 * n <= len(cut) - len(head) <= 0.9 * n
+    pairs = cut_pairs(tok, [prompt] * 10, [answer] * 10, share=0.5, seed=0)
+    assert len(pairs) == 5 and all(p["chosen_ids"] == full for p in pairs)
+    assert cut_pairs(tok, [prompt] * 10, [answer] * 10, share=0.5, seed=0, max_length=len(full) - 1) == []
+
+
+def test_trained_with_cut_pairs_it_no_longer_pays_for_unfinished_answers(stage):
+    m = stage.metrics
+    assert m["cut_pairs"] == pytest.approx(stage.settings.cut_share * m["train_pairs"], abs=0.1 * m["train_pairs"])
+    # Measured under tiny, seed 42: 0.19 before training, 1.0 after (0.5 is a coin flip).
+    assert m["cut_accuracy"] >= 0.75 and m["cut_accuracy"] > m["cut_accuracy_before"]
+
+
 def test_saved_reward_model_is_what_ppo_and_dpo_load(stage):
     from helpers.lm.models import load_reward_model
     from helpers.lm.rewards import reward_scores

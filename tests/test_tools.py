@@ -128,5 +128,8 @@ def test_rl_heldout_judges_a_change_by_every_seed_and_the_spread():
     assert effects["eos_fraction"]["moves_right_way"] is False  # one seed ends fewer answers
     assert effects["win_rate_vs_sft"]["after"] == [0.75, 1.0, 0.5]
     assert effects["win_rate_vs_sft"]["moves_right_way"] is False  # a coin flip on seed 2
+    # like for like: PPO's answers score what 03's did (0 → 0); DPO's ended ones score 0.5, 1, 0 above 03's
+    assert effects["rm_score_ended"]["mean_change"] == 0 and effects["rm_score_ended"]["moves_right_way"] is False
+    assert effects["dpo_rm_score_ended"]["after"] == [0.5, 1.0, 0.0]
     assert "moves_right_way" in effects["rm_score"] and "| yes |" in rl_heldout.markdown(
         dict(prompts=4, profile="cpu", seeds=[42, 1, 2], effects=effects, per_seed={}))

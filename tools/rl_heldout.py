@@ -31,6 +31,9 @@ CHANGES = (("reward", "PPO: held-out reward (scored as in training)", "up", "sft
            ("eos_fraction", "PPO: share of answers that end (EOS)", "up", "sft", "ppo", "eos_fraction"),
            ("dpo_reward", "DPO: held-out reward", "up", "sft", "dpo", "reward"),
            ("dpo_rm_score", "DPO: reward model's score alone", "up", "sft", "dpo", "raw_score"))
+# like for like (helpers.lm.rewards.ended_alike): the RM's score on the prompts whose answer ended before and after
+ALIKE = (("rm_score_ended", "PPO: RM score, like for like (prompts whose answer ended both times)", "ppo"),
+         ("dpo_rm_score_ended", "DPO: RM score, like for like (prompts whose answer ended both times)", "dpo"))
 WINS = (("win_rate_vs_sft", "DPO: win rate against 03 (reward)", "scores"),
         ("rm_win_rate_vs_sft", "DPO: win rate against 03 (reward model's score alone)", "raw_scores"))
 
@@ -72,7 +75,7 @@ def measure_seed(root: Path, seed: int, profile, n_prompts: int) -> dict:
         print(f"seed {seed}: {row} measured on {len(prompts)} prompts in {time.perf_counter() - started:.0f} s: "
               f"reward {m['reward']:+.3f}, RM score {m['raw_score']:+.3f}, ended {m['eos_fraction']:.3f}", flush=True)
         measured[row] = {k: m[k] for k in ("reward", "raw_score", "eos_fraction", "response_length", "kl", "scores",
-                                           "raw_scores")}
+                                           "raw_scores", "ended")}
     if "dpo" in measured:
         for key, _, scores in WINS:
             measured[key] = win_rate(measured["dpo"][scores], measured["sft"][scores])
@@ -81,10 +84,14 @@ def measure_seed(root: Path, seed: int, profile, n_prompts: int) -> dict:
 
 def summarise(per_seed: dict[int, dict]) -> dict:
     """Per change: values per seed, mean ± std of the change, and the verdict (as tools/tiny_effects.py judges)."""
+    from helpers.lm.rewards import ended_alike
+
     out = {}
     rows = [(k, label, better, (lambda m, b=b, a=a, f=f: (m[b][f], m[a][f])))
             for k, label, better, b, a, f in CHANGES]
     rows += [(k, label, "up", (lambda m, k=k: (0.5, m[k]))) for k, label, _ in WINS]
+    rows += [(k, label, "up", (lambda m, row=row: tuple(ended_alike(m["sft"], m[row])[x] for x in ("before", "after"))))
+             for k, label, row in ALIKE]
     for key, label, better, pick in rows:
         pairs = [pick(m) for m in per_seed.values() if all(r in m for r in ("sft", "ppo", "dpo"))]
         if not pairs:
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     report = dict(profile=args.profile, seeds=args.seeds, prompts=args.prompts,
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs", seconds=round(time.perf_counter() - started),
                   effects=summarise(per_seed),
-                  per_seed={s: {r: ({k: v for k, v in m.items() if k not in ("scores", "raw_scores")}
+                  per_seed={s: {r: ({k: v for k, v in m.items() if k not in ("scores", "raw_scores", "ended")}
                                     if isinstance(m, dict) else m) for r, m in ms.items()}
                             for s, ms in per_seed.items()})
     out.write_text(json.dumps(report, indent=1) + "\n")

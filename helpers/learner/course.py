@@ -32,10 +32,13 @@ HEADLINES: dict[str, list[tuple[str, str | None, str, str | None, str | None]]] 
             ("held-out answers that end (EOS)", "eos_rate_before", "eos_rate_after", "up", "eos_rate_reference"),
             ("4-gram repetition in held-out answers", "repetition_rate_before", "repetition_rate_after", "down",
              "repetition_rate_reference")],
-    "rm": [("held-out pairwise accuracy", "accuracy_before", "accuracy", "up", "length_baseline")],
+    "rm": [("held-out pairwise accuracy", "accuracy_before", "accuracy", "up", "length_baseline"),
+           ("complete answers outscore their own cut beginning", "cut_accuracy_before", "cut_accuracy", "up", None)],
     "ppo": [("held-out reward (scored as in training)", "reward_before", "reward_after", "up", None),
             ("  reward model's score alone", "rm_score_before", "rm_score_after", "up", None),
             ("  answers that end (EOS)", "eos_fraction_before", "eos_fraction_after", "up", None),
+            ("  RM score, like for like (prompts whose answer ended both times)", "rm_score_ended_before",
+             "rm_score_ended_after", "up", None),
             ("KL to the SFT model, nats per answer", None, "kl_after", None, None)],
     "dpo": [("held-out preference accuracy", "heldout_accuracy_before", "heldout_accuracy_after", "up", None),
             ("win rate against SFT (training reward: RM − cut-off penalty)", None, "win_rate_vs_sft", "up", None),
@@ -91,6 +94,22 @@ def quoted_heldout(key: str, profile: str | None = None) -> str | None:
         return None
     return _spread_sentence(profile, f"{report['prompts']} held-out prompts, benchmarks/{path.name}", e,
                             len(e["after"]))
+
+
+def quoted_rm_cut(profile: str | None = None) -> str:
+    """04's reward models trained without and with the cut pairs, the same seeds measured alike (tools/rm_cut.py,
+    benchmarks/<profile>_rm_cut.json), as a sentence; says so where that was not measured on this profile."""
+    profile = profile or get_profile_name()
+    path = BENCHMARKS / f"{profile}_rm_cut.json"
+    if not path.is_file():
+        return f"(reward models with and without cut pairs not compared on the {profile} profile: tools/rm_cut.py)"
+    r = json.loads(path.read_text())
+    show = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    return (f"{profile} profile, seeds {', '.join(map(str, r['seeds']))} (benchmarks/{path.name}), on {r['pairs']} "
+            f"held-out answers: trained without cut pairs, the reward model ranks a complete answer above its own cut "
+            f"beginning on {show(r['without']['cut_accuracy'])} of them (pairwise accuracy "
+            f"{show(r['without']['accuracy'])}); with them {show(r['with']['cut_accuracy'])} (pairwise accuracy "
+            f"{show(r['with']['accuracy'])}).")
 
 
 def get_profile_name() -> str:

@@ -44,6 +44,18 @@ def response_logits(model, ids: torch.Tensor, attn: torch.Tensor, n: int) -> tor
     return logits[:, :-1].float()
 
 
+def row_by_row_on_cpu(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ids: torch.Tensor,
+                      attn: torch.Tensor) -> torch.Tensor:
+    """`fn(ids, attn)` (a forward pass giving one row per sequence) on a left-padded batch. On a CPU, one row at a time
+    without its left padding, the rows stacked: there a forward pass costs what its tokens cost, and a batch padded to
+    its longest prompt holds about twice the real ones (05's prompts: median 48 tokens, longest 308). Equal to the
+    batched call up to float rounding (padding is masked out there); on a GPU the batched call, which is faster."""
+    if ids.device.type != "cpu":
+        return fn(ids, attn)
+    starts = attn.int().argmax(dim=1).tolist()  # the first real token of each row
+    return torch.cat([fn(ids[r:r + 1, start:], attn[r:r + 1, start:]) for r, start in enumerate(starts)])
+
+
 def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that skip left padding (as generate() counts them)."""
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)

@@ -9,11 +9,13 @@ import torch
 
 from ..lm.evaluation import generate_answers
 from ..lm.lm_head import full_logits_head
+from ..lm.rewards import ended_alike
 from ..lm.models import (fp32_trainable, lora_config,
                          merge_and_save, prepare_4bit_base, with_lora)
 from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of,
                       make_value_model, response_logits, response_mask, sample, sequence_scores, track_resources,
                       turn_suffix)
+from ..rl.rollout import row_by_row_on_cpu
 from ..env.distributed import is_main
 from ..env.progress import bar
 from ..env.quiet import compact_progress
@@ -33,7 +35,7 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
     Returns the mean reward, the reward model's raw mean score, the share of answers that ended (EOS), their mean
     length, the KL to the reference in nats per answer (the sum over its tokens of log π − log π_ref at the sampled
     tokens: the policy with its adapter disabled, or `reference(ids, attention, n)` → its response logits; only when
-    `kl`) and the texts. PPO, GRPO and DPO policies are all measured this way, so their numbers compare."""
+    `kl`), and per answer its score, whether it ended and its text. PPO, GRPO and DPO policies are all measured this way, so their numbers compare."""
     suffix = turn_suffix(tok)
     rewards, raw, ended, lengths, kls, texts = [], [], [], [], [], []
     starts = range(0, len(prompts), batch_size)
@@ -43,25 +45,27 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
                                               progress_bar=ticks)
         mask, has_eos = response_mask(responses, tok.eos_token_id)
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
-        scored = sequence_scores(reward_model, *append_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
-                                                                 tok.pad_token_id))
+        scored = row_by_row_on_cpu(lambda i, a: sequence_scores(reward_model, i, a),
+                                   *append_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
+                                                       tok.pad_token_id))
         raw += scored.tolist()
         rewards += (scored - missing_eos_penalty * (~has_eos).float()).tolist()
         ended += has_eos.float().tolist()
         lengths += mask.sum(1).tolist()
         texts += [tok.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
         if kl:
-            logits = response_logits(policy, ids, attn, responses.shape[1])
+            n = responses.shape[1]
+            logits = row_by_row_on_cpu(lambda i, a: response_logits(policy, i, a, n), ids, attn)
             if reference is None:  # the policy's own reference: its adapter switched off
                 with policy.disable_adapter():
-                    ref = response_logits(policy, ids, attn, responses.shape[1])
+                    ref = row_by_row_on_cpu(lambda i, a: response_logits(policy, i, a, n), ids, attn)
             else:
-                ref = reference(ids, attn, responses.shape[1])
+                ref = row_by_row_on_cpu(lambda i, a: reference(i, a, n), ids, attn)
             kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
     ticks.close()
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     return dict(reward=mean(rewards), raw_score=mean(raw), eos_fraction=mean(ended), response_length=mean(lengths),
-                kl=mean(kls) if kls else float("nan"), scores=rewards, raw_scores=raw, responses=texts)
+                kl=mean(kls) if kls else float("nan"), scores=rewards, raw_scores=raw, ended=ended, responses=texts)
 
 
 class PenalizedReward:
@@ -215,6 +219,9 @@ class PPOStage(Stage):
     def evaluate(self) -> None:
         with self.value_model.disable_adapter():
             self.eval_after = self.measure(self.policy, self.value_model)
+        alike = ended_alike(self.eval_before, self.eval_after)
+        self.save_metrics(rm_score_ended_before=alike["before"], rm_score_ended_after=alike["after"],
+                          ended_both=alike["n"])
         self.save_metrics(reward_before=self.eval_before["reward"], reward_after=self.eval_after["reward"],
                           rm_score_before=self.eval_before["raw_score"], rm_score_after=self.eval_after["raw_score"],
                           length_before=self.eval_before["response_length"],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import torch
 
 from ..lm.models import load_reward_model, lora_config, merge_and_save, torch_dtype, with_lora
-from ..lm.rewards import build_tiny_reward_model, reward_scores
+from ..lm.rewards import build_tiny_reward_model, cut_conversation, cut_pairs, reward_scores, row_scores
 from ..env.settings import knob
 from ..env.sources import course_records
 from .base import Stage, TrainerSettings
@@ -26,6 +27,9 @@ class RMSettings(TrainerSettings):
     learning_rate: float = knob(1e-4, "AdamW learning rate (LoRA weights and the new score head)")
     max_length: int = knob(512, "tokens of prompt + answer the reward model reads; longer pairs are dropped")
     hub_valid_limit: int = knob(500, "held-out pairs read from the hub dataset (scored twice: before and after)")
+    cut_share: float = knob(0.5, "extra training pairs, as a share of the real ones: a chosen answer preferred to its "
+                                 "own first 30–90 % of tokens with no end of turn (lm.rewards.cut_pairs), so the model "
+                                 "does not pay for answers cut off at a length cap; 0: none")
 
 
 class RMStage(Stage):
@@ -83,10 +87,23 @@ class RMStage(Stage):
         ds = self.pairs(split)
         return {k: [float(len(m[0]["content"])) for m in ds[k]] for k in ("chosen", "rejected")}
 
+    def cut_accuracy(self, scores: dict[str, list[float]]) -> float:
+        """Share of held-out chosen answers whose complete form (its score in `scores`) outscores its own cut
+        beginning (lm.rewards.cut_conversation, cut points seeded alike before and after training). Below 0.5, the
+        model pays for unfinished answers: PPO will learn to stop ending them."""
+        ds, rng = self.pairs("valid"), random.Random(0)
+        cuts = [cut_conversation(self.tok, p, c[0]["content"], rng) for p, c in zip(ds["prompt"], ds["chosen"])]
+        kept = [(cut[1][-self.settings.max_length:], full) for cut, full in zip(cuts, scores["chosen"]) if cut]
+        if not kept:
+            return float("nan")
+        cut_scores = row_scores(self.model, self.tok.pad_token_id, [row for row, _ in kept])
+        return sum(full > cut for (_, full), cut in zip(kept, cut_scores)) / len(kept)
+
     def evaluate_before(self) -> None:
         self.scores_before = self.scores("valid")
         self.save_metrics(accuracy_before=self.accuracy(self.scores_before),
-                          length_baseline=self.accuracy(self.length_scores("valid")))
+                          length_baseline=self.accuracy(self.length_scores("valid")),
+                          cut_accuracy_before=self.cut_accuracy(self.scores_before))
 
     def reward_config(self):
         from trl import RewardConfig
@@ -99,6 +116,21 @@ class RMStage(Stage):
         self.trainer = RewardTrainer(model=self.model, args=self.reward_config(), train_dataset=self.data["train"],
                                      processing_class=self.tok, callbacks=self.callbacks())
         self.metrics.update(train_pairs_used=len(self.trainer.train_dataset))
+        self.add_cut_pairs()
+
+    def add_cut_pairs(self) -> None:
+        """Append cut_share × the real pairs of (complete chosen answer, its cut beginning) to the trainer's tokenised
+        training set (lm.rewards.cut_pairs); the trainer's sampler mixes them with the real ones."""
+        from datasets import Dataset, concatenate_datasets
+
+        train, s = self.data["train"], self.settings
+        extra = cut_pairs(self.tok, list(train["prompt"]), [m[0]["content"] for m in train["chosen"]], s.cut_share,
+                          seed=self.seed, max_length=s.max_length) if s.cut_share > 0 else []
+        if extra:
+            real = self.trainer.train_dataset.select_columns(["chosen_ids", "rejected_ids"])
+            extra = Dataset.from_list(extra).cast(real.features)
+            self.trainer.train_dataset = concatenate_datasets([real, extra])
+        self.metrics.update(cut_pairs=len(extra))
 
     def batch(self, n: int = 8) -> dict[str, torch.Tensor]:
         """The first `n` tokenised training pairs collated as the trainer does: n chosen rows, then n rejected rows."""
@@ -110,7 +142,8 @@ class RMStage(Stage):
     def evaluate_after(self) -> None:
         self.scores_after = self.scores("valid")
         margins = [c - r for c, r in zip(self.scores_after["chosen"], self.scores_after["rejected"])]
-        self.save_metrics(accuracy=self.accuracy(self.scores_after), mean_margin=sum(margins) / len(margins))
+        self.save_metrics(accuracy=self.accuracy(self.scores_after), mean_margin=sum(margins) / len(margins),
+                          cut_accuracy=self.cut_accuracy(self.scores_after))
 
     def save(self) -> None:
         """Merge LoRA and the trained head into the classifier; save it (num_labels=1, pad_token_id set) for 05/06."""
