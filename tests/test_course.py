@@ -10,7 +10,8 @@ def test_headlines_show_before_after_direction_baseline_and_spread(tmp_path):
     save_metrics("rm", {"accuracy_before": 0.45, "accuracy": 0.9, "length_baseline": 0.5}, tmp_path)
     save_metrics("sft", {"heldout_ppl_before": 300.0, "heldout_ppl_after": 350.0}, tmp_path)
     effects = {"rm": {"accuracy": {"seeds": 3, "mean_change": 0.4, "std_change": 0.05}}}
-    (rm,) = headline_rows("rm", tmp_path, effects)
+    rm, cut = headline_rows("rm", tmp_path, effects)
+    assert cut == "complete answers outscore their own cut beginning: (not measured)"
     assert rm.startswith("held-out pairwise accuracy: 0.45 → 0.9 ✓") and "length-only judge 0.5" in rm
     assert "3 seed(s): change +0.4 ± 0.05" in rm
     sft = headline_rows("sft", tmp_path)[0]
@@ -40,3 +41,18 @@ def test_quoted_effects_name_their_file_spread_and_verdict(tmp_path, monkeypatch
     assert "64 held-out prompts, benchmarks/cpu_rl_heldout.json" in again and again.endswith("(beyond seed noise)")
     assert course.quoted_heldout("eos_fraction", "cpu") is None and course.quoted_heldout("reward", "tiny") is None
     assert "no seed-spread measurement" in course.quoted_effect("dpo", "win_rate_vs_sft", "tiny")
+
+
+def test_quoted_rm_cut_says_both_sides_or_that_nothing_was_measured(tmp_path, monkeypatch):
+    import json
+
+    from helpers.learner import course
+
+    monkeypatch.setattr(course, "BENCHMARKS", tmp_path)
+    assert "not compared on the cpu profile: tools/rm_cut.py" in course.quoted_rm_cut("cpu")
+    side = lambda cut: dict(accuracy=[0.9, 1.0], cut_accuracy=cut, length_correlation=[0.1, -0.2])  # noqa: E731
+    (tmp_path / "cpu_rm_cut.json").write_text(json.dumps(dict(seeds=[42, 1], pairs=48, without=side([0.33, 0.88]),
+                                                               **{"with": side([1.0, 0.96])})))
+    said = course.quoted_rm_cut("cpu")
+    assert "seeds 42, 1 (benchmarks/cpu_rm_cut.json), on 48 held-out answers" in said
+    assert "without cut pairs" in said and "0.33, 0.88 of them" in said and "with them 1.00, 0.96" in said

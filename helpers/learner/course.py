@@ -108,8 +108,9 @@ def quoted_rm_cut(profile: str | None = None) -> str:
     return (f"{profile} profile, seeds {', '.join(map(str, r['seeds']))} (benchmarks/{path.name}), on {r['pairs']} "
             f"held-out answers: trained without cut pairs, the reward model ranks a complete answer above its own cut "
             f"beginning on {show(r['without']['cut_accuracy'])} of them (pairwise accuracy "
-            f"{show(r['without']['accuracy'])}); with them {show(r['with']['cut_accuracy'])} (pairwise accuracy "
-            f"{show(r['with']['accuracy'])}).")
+            f"{show(r['without']['accuracy'])}, rank correlation of score and length "
+            f"{show(r['without']['length_correlation'])}); with them {show(r['with']['cut_accuracy'])} (pairwise "
+            f"accuracy {show(r['with']['accuracy'])}, correlation with length {show(r['with']['length_correlation'])}).")
 
 
 def get_profile_name() -> str:

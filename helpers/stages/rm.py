@@ -128,7 +128,7 @@ class RMStage(Stage):
                           seed=self.seed, max_length=s.max_length) if s.cut_share > 0 else []
         if extra:
             real = self.trainer.train_dataset.select_columns(["chosen_ids", "rejected_ids"])
-            extra = Dataset.from_list(extra).cast(real.features)
+            extra = Dataset.from_list(extra, features=real.features)
             self.trainer.train_dataset = concatenate_datasets([real, extra])
         self.metrics.update(cut_pairs=len(extra))
 
