@@ -14,6 +14,7 @@ _EXPORTS = {
     "compare": "chat_answers", "available_models": "chat_models", "load_chat_models": "chat_models",
     "load_rm": "chat_models", "chat_widget": "chat",
     "HEADLINES": "course", "headline_rows": "course", "quoted_effect": "course", "quoted_heldout": "course",
+    "quoted_rm_cut": "course",
     "converter_available": "export", "describe": "export", "write_ollama": "export",
     "COLUMNS": "scoreboard", "N_EVAL": "scoreboard", "figure": "scoreboard", "table": "scoreboard",
     # scoreboard() itself: helpers.learner.scoreboard.scoreboard (here the name is the submodule's)
