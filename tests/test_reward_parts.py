@@ -52,6 +52,6 @@ def test_like_for_like_tells_ended_answers_liked_better_from_more_answers_ending
     assert "what rose is how many answers end" in reward_gain_sentence(start, more_end, PENALTY, "PPO")
     better = measured(0.4, 0.5)
     assert ended_alike(start, better)["after"] == 0.4
-    assert "ended answers that the reward model likes better" in reward_gain_sentence(start, better, PENALTY, "PPO")
+    assert "the ended answers themselves score higher" in reward_gain_sentence(start, better, PENALTY, "PPO")
     old_record = {k: v for k, v in better.items() if k != "ended"}  # remembered before "ended" was kept
     assert ended_alike(start, old_record) == ended_alike(start, better)

@@ -142,8 +142,8 @@ def reward_gain_sentence(before: dict, after: dict, penalty: float, name: str, s
     alike = ended_alike(before, after)
     if not alike["n"]:
         return _gain_sentence(before, after, penalty, name, start) + " No prompt's answer ended both times."
-    verdict = ("ended answers that the reward model likes better" if alike["after"] > alike["before"] else
-               "not ended answers that it likes better: what rose is how many answers end")
+    verdict = ("the ended answers themselves score higher" if alike["after"] > alike["before"] else
+               "the ended answers themselves score no higher, so what rose is how many answers end")
     return (_gain_sentence(before, after, penalty, name, start) + f" Like for like — the {alike['n']} prompts whose "
             f"answer ended both times — the reward model's score went {alike['before']:+.3f} → {alike['after']:+.3f}: "
             f"{verdict}.")
