@@ -35,7 +35,8 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
     Returns the mean reward, the reward model's raw mean score, the share of answers that ended (EOS), their mean
     length, the KL to the reference in nats per answer (the sum over its tokens of log π − log π_ref at the sampled
     tokens: the policy with its adapter disabled, or `reference(ids, attention, n)` → its response logits; only when
-    `kl`), and per answer its score, whether it ended and its text. PPO, GRPO and DPO policies are all measured this way, so their numbers compare."""
+    `kl`), and per answer its score, whether it ended and its text. PPO, GRPO and DPO policies are all measured this
+    way, so their numbers compare."""
     suffix = turn_suffix(tok)
     rewards, raw, ended, lengths, kls, texts = [], [], [], [], [], []
     starts = range(0, len(prompts), batch_size)
