@@ -265,6 +265,33 @@ def test_row_by_row_scoring_without_left_padding_equals_the_padded_batch(one_thr
                    lambda i, a: rollout.sequence_scores(trainer.value_model, i, a)):
             assert torch.allclose(rollout.row_by_row_on_cpu(fn, ids, attn), fn(ids, attn), atol=1e-5)
 
+    assert torch.allclose(rollout.row_by_row_on_cpu(fn, ids, attn, right=True), fn(ids, attn), atol=1e-5)
+
+
+def test_ppo_passes_over_real_tokens_only_equal_the_padded_batch(one_thread):
+    """On a CPU PPOTrainer takes log-probabilities, values and their gradients row by row over each row's real tokens
+    (window_rows): equal to the padded batch (as on a GPU) on every response token, and 0 after a row's EOS."""
+    trainer = build_toy(steps=1, max_new_tokens=12)
+    with_eos_in_even_rows(trainer)
+    batch = trainer.rollout(0)
+    ids, attn = trainer.sequences(batch)
+    assert (attn[:, 0] == 0).any() and (attn[:, -1] == 0).any()  # padded on both sides
+    mask, q, n = batch["mask"], batch["query"].shape[1], batch["responses"].shape[1]
+    padded = {"logits": rollout.response_logits(trainer.policy, ids, attn, n) / trainer.config.temperature,
+              "values": ppo.token_scores(trainer.value_model, ids, attn)[:, q - 1:-1]}
+    rows = {"logits": trainer.response_logits(trainer.policy, batch), "values": trainer.response_values(batch)}
+    for k in padded:
+        assert rows[k].shape == padded[k].shape
+        assert torch.allclose(rows[k][mask], padded[k][mask], atol=1e-5), k
+        assert (rows[k][~mask] == 0).all(), k
+    weights = [p for p in trainer.policy.parameters() if p.requires_grad]
+    grads = []
+    for logits in (padded["logits"], rows["logits"]):
+        loss = ppo.masked_mean(ppo.logprobs_of(logits, batch["responses"]), mask)
+        grads.append(torch.autograd.grad(loss, weights, retain_graph=True))
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-5)
+
 
 # ---------------------------------------------------------------- half precision, and losses that are not finite
 

@@ -66,7 +66,8 @@ from .losses import (AdaptiveKL, FixedKL, compute_advantages, entropy_of, kl_rew
                      masked_whiten, policy_loss, value_loss)
 from .resources import return_freed_memory, track_resources
 from .rollout import (RewardFn, append_turn_suffix, encode_prompts, left_pad, make_value_model, positions,
-                      response_logits, response_mask, sample, sequence_scores, token_scores, turn_suffix)
+                      response_logits, response_mask, row_by_row_on_cpu, sample, sequence_scores, token_scores,
+                      turn_suffix, window_rows)
 
 __all__ = ["NonFiniteLossError", "PPOConfig", "PPOTrainer",
            # defined in helpers.rl.losses, .rollout and .resources; re-exported for the code that imports them from here
@@ -188,7 +189,8 @@ class PPOTrainer:
             if self.reward_fn is None:
                 ids, attn = self.scored_sequences(sub)
                 with self.value_model.disable_adapter():  # the reward model
-                    parts["scores"].append(sequence_scores(self.value_model, ids, attn))
+                    parts["scores"].append(row_by_row_on_cpu(lambda i, a: sequence_scores(self.value_model, i, a),
+                                                             ids, attn, right=True))
             else:
                 parts["scores"].append(torch.tensor([float(self.reward_fn(q[m.bool()].tolist(), r[k].tolist()))
                                                      for q, m, r, k in zip(sub["query"], sub["query_mask"],
@@ -215,15 +217,17 @@ class PPOTrainer:
 
     def response_logits(self, model, b: dict) -> torch.Tensor:
         """Logits that predict each response token (position t − 1 predicts token t), divided by the temperature, in
-        float32."""
+        float32; on a CPU computed over each row's real tokens only (window_rows), 0 after its EOS."""
         ids, attn = self.sequences(b)
-        return response_logits(model, ids, attn, b["responses"].shape[1]) / self.config.temperature
+        logits = window_rows(lambda i, a, keep: response_logits(model, i, a, keep - 1), ids, attn,
+                             b["query"].shape[1] - 1, b["responses"].shape[1])
+        return logits / self.config.temperature
 
     def response_values(self, b: dict) -> torch.Tensor:
         """V(state before each response token): the value head at the position that predicts that token."""
         ids, attn = self.sequences(b)
-        q = b["query"].shape[1]
-        return token_scores(self.value_model, ids, attn)[:, q - 1:-1]
+        return window_rows(lambda i, a, keep: token_scores(self.value_model, i, a)[:, -keep:-1], ids, attn,
+                           b["query"].shape[1] - 1, b["responses"].shape[1])
 
     # ---- 2. update
     def update(self, batch: dict, step: int) -> dict:

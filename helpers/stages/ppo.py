@@ -15,7 +15,7 @@ from ..lm.models import (fp32_trainable, lora_config,
 from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of,
                       make_value_model, response_logits, response_mask, sample, sequence_scores, track_resources,
                       turn_suffix)
-from ..rl.rollout import row_by_row_on_cpu
+from ..rl.rollout import row_by_row_on_cpu, window_rows
 from ..env.distributed import is_main
 from ..env.progress import bar
 from ..env.quiet import compact_progress
@@ -48,20 +48,20 @@ def heldout_measure(policy, reward_model, tok, prompts: list[list[int]], max_new
         ids, attn = torch.cat([query, responses], 1), torch.cat([query_mask, mask.long()], 1)
         scored = row_by_row_on_cpu(lambda i, a: sequence_scores(reward_model, i, a),
                                    *append_turn_suffix(ids, attn, query.shape[1], mask, has_eos, suffix,
-                                                       tok.pad_token_id))
+                                                       tok.pad_token_id), right=True)
         raw += scored.tolist()
         rewards += (scored - missing_eos_penalty * (~has_eos).float()).tolist()
         ended += has_eos.float().tolist()
         lengths += mask.sum(1).tolist()
         texts += [tok.decode(r[m], skip_special_tokens=True).strip() for r, m in zip(responses, mask)]
         if kl:
-            n = responses.shape[1]
-            logits = row_by_row_on_cpu(lambda i, a: response_logits(policy, i, a, n), ids, attn)
+            window = dict(ids=ids, attn=attn, start=query.shape[1] - 1, width=responses.shape[1])
+            logits = window_rows(lambda i, a, keep: response_logits(policy, i, a, keep - 1), **window)
             if reference is None:  # the policy's own reference: its adapter switched off
                 with policy.disable_adapter():
-                    ref = row_by_row_on_cpu(lambda i, a: response_logits(policy, i, a, n), ids, attn)
+                    ref = window_rows(lambda i, a, keep: response_logits(policy, i, a, keep - 1), **window)
             else:
-                ref = row_by_row_on_cpu(lambda i, a: reference(i, a, n), ids, attn)
+                ref = window_rows(lambda i, a, keep: reference(i, a, keep - 1), **window)
             kls += ((logprobs_of(logits, responses) - logprobs_of(ref, responses)) * mask).sum(1).tolist()
     ticks.close()
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
