@@ -10,6 +10,7 @@ import functools
 import pytest
 import torch
 
+from helpers.lm import unpadded
 from helpers.rl import ppo, rollout
 from helpers.rl.ppo import (AdaptiveKL, FixedKL, PPOConfig, compute_advantages, kl_rewards, masked_whiten, policy_loss,
                             response_mask, value_loss)
@@ -263,9 +264,9 @@ def test_row_by_row_scoring_without_left_padding_equals_the_padded_batch(one_thr
     with torch.no_grad():
         for fn in (lambda i, a: rollout.response_logits(trainer.policy, i, a, n),
                    lambda i, a: rollout.sequence_scores(trainer.value_model, i, a)):
-            assert torch.allclose(rollout.row_by_row_on_cpu(fn, ids, attn), fn(ids, attn), atol=1e-5)
+            assert torch.allclose(unpadded.row_by_row_on_cpu(fn, ids, attn), fn(ids, attn), atol=1e-5)
 
-    assert torch.allclose(rollout.row_by_row_on_cpu(fn, ids, attn, right=True), fn(ids, attn), atol=1e-5)
+    assert torch.allclose(unpadded.row_by_row_on_cpu(fn, ids, attn, right=True), fn(ids, attn), atol=1e-5)
 
 
 def test_ppo_passes_over_real_tokens_only_equal_the_padded_batch(one_thread):

@@ -10,6 +10,7 @@ from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassificati
                           PreTrainedTokenizerBase, Qwen2Config)
 
 from ..env.profiles import Profile
+from .unpadded import unpadded_backbone
 
 # Every linear layer of the decoder blocks, by the names the common families give them (PEFT takes the ones a model
 # has): Llama / Qwen / Mistral / Gemma, GPT-NeoX / Pythia, GPT-2 / GPT-J / Falcon, Phi. Output and score heads are
@@ -62,7 +63,9 @@ def load_causal_lm(source: str | Path, profile: Profile, quantize: bool = False)
         kwargs["device_map"] = {"": _device_index()}  # bitsandbytes has a CPU backend too
     elif torch.cuda.is_available():
         kwargs["device_map"] = {"": _device_index()}
-    return AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
+    unpadded_backbone(model)  # on a CPU: padded batches row by row, without their padding (helpers.lm.unpadded)
+    return model
 
 
 def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTrainedTokenizerBase):
@@ -89,6 +92,7 @@ def load_reward_model(source: str | Path, profile: Profile, tokenizer: PreTraine
         print("Loaded a causal LM as a reward model: its language-model head is dropped and the one-output `score` "
               "head is new (random init) — both expected.")
     model.config.pad_token_id = tokenizer.pad_token_id
+    unpadded_backbone(model)
     return model
 
 

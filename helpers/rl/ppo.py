@@ -65,9 +65,9 @@ from ..lm.models import half_dtype
 from .losses import (AdaptiveKL, FixedKL, compute_advantages, entropy_of, kl_rewards, logprobs_of, masked_mean,
                      masked_whiten, policy_loss, value_loss)
 from .resources import return_freed_memory, track_resources
+from ..lm.unpadded import row_by_row_on_cpu, window_rows
 from .rollout import (RewardFn, append_turn_suffix, encode_prompts, left_pad, make_value_model, positions,
-                      response_logits, response_mask, row_by_row_on_cpu, sample, sequence_scores, token_scores,
-                      turn_suffix, window_rows)
+                      response_logits, response_mask, sample, sequence_scores, token_scores, turn_suffix)
 
 __all__ = ["NonFiniteLossError", "PPOConfig", "PPOTrainer",
            # defined in helpers.rl.losses, .rollout and .resources; re-exported for the code that imports them from here

@@ -44,43 +44,6 @@ def response_logits(model, ids: torch.Tensor, attn: torch.Tensor, n: int) -> tor
     return logits[:, :-1].float()
 
 
-def spans(attn: torch.Tensor) -> list[tuple[int, int]]:
-    """(first real token, last real token + 1) of each row of an attention mask."""
-    width = attn.shape[1]
-    first = attn.int().argmax(dim=1).tolist()
-    last = (width - attn.flip(1).int().argmax(dim=1)).tolist()
-    return list(zip(first, last))
-
-
-def row_by_row_on_cpu(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ids: torch.Tensor,
-                      attn: torch.Tensor, right: bool = False) -> torch.Tensor:
-    """`fn(ids, attn)` (a forward pass giving one row per sequence) on a left-padded batch. On a CPU, one row at a time
-    without its left padding (with `right`, also without the padding after its last real token: for an `fn` whose
-    output does not depend on the row's width), the rows stacked: there a forward pass costs what its tokens cost, and
-    a batch padded to its longest prompt holds about twice the real ones (05's prompts: median 48 tokens, longest 308).
-    Equal to the batched call up to float rounding (padding is masked out there); on a GPU the batched call."""
-    if ids.device.type != "cpu":
-        return fn(ids, attn)
-    return torch.cat([fn(ids[r:r + 1, s:e if right else None], attn[r:r + 1, s:e if right else None])
-                      for r, (s, e) in enumerate(spans(attn))])
-
-
-def window_rows(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor], ids: torch.Tensor, attn: torch.Tensor,
-                start: int, width: int) -> torch.Tensor:
-    """Outputs at positions start … start + width − 1 of a padded batch: [rows, width, ...]. `fn(ids, attn, keep)` is a
-    forward pass giving the outputs at the last `keep` positions of its rows. On a CPU, one row at a time over its real
-    tokens only (PPO's rollouts and updates: about half of a padded batch is padding, left of the prompts and right of
-    the responses that ended early); positions after a row's last real token are 0 (outside the response mask). Equal
-    to the batched call up to float rounding on every position a row really has; on a GPU the batched call."""
-    if ids.device.type != "cpu":
-        return fn(ids, attn, ids.shape[1] - start)[:, :width]
-    rows = []
-    for r, (s, e) in enumerate(spans(attn)):
-        out = fn(ids[r:r + 1, s:e], attn[r:r + 1, s:e], e - start)[:, :width]
-        rows.append(torch.cat([out, out.new_zeros(1, width - out.shape[1], *out.shape[2:])], 1))
-    return torch.cat(rows)
-
-
 def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that skip left padding (as generate() counts them)."""
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)

@@ -15,7 +15,7 @@ from ..lm.models import (fp32_trainable, lora_config,
 from ..rl.ppo import (PPOConfig, PPOTrainer, append_turn_suffix, encode_prompts, left_pad, logprobs_of,
                       make_value_model, response_logits, response_mask, sample, sequence_scores, track_resources,
                       turn_suffix)
-from ..rl.rollout import row_by_row_on_cpu, window_rows
+from ..lm.unpadded import row_by_row_on_cpu, window_rows
 from ..env.distributed import is_main
 from ..env.progress import bar
 from ..env.quiet import compact_progress
