@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 import drive_budget  # noqa: E402
 import gpu_check  # noqa: E402
+import bench_unpadded  # noqa: E402
 import rl_heldout  # noqa: E402
 
 
@@ -133,3 +134,21 @@ def test_rl_heldout_judges_a_change_by_every_seed_and_the_spread():
     assert effects["dpo_rm_score_ended"]["after"] == [0.5, 1.0, 0.0]
     assert "moves_right_way" in effects["rm_score"] and "| yes |" in rl_heldout.markdown(
         dict(prompts=4, profile="cpu", seeds=[42, 1, 2], effects=effects, per_seed={}))
+
+
+def test_bench_unpadded_summary_and_scratch_run_leave_the_run_alone(tmp_path):
+    """The speed-up is padded seconds over row-by-row seconds; the scratch run links the earlier stages only, so the
+    measured stage writes into a temporary folder, never into the run."""
+    run = tmp_path / "run"
+    for name in ("tokenizer", "sft", "rm"):
+        (run / name).mkdir(parents=True)
+    root = bench_unpadded.scratch_run(run, "rm")
+    assert sorted(p.name for p in root.iterdir()) == ["sft", "tokenizer"] and (root / "sft").is_symlink()
+    import shutil
+
+    shutil.rmtree(root)
+    r = bench_unpadded.summary({"padded": 3.0, "rows": 2.0}, real=100, width=150,
+                               losses={"padded": [1.0, 2.0], "rows": [1.0, 2.5]})
+    assert r["speedup"] == 1.5 and r["padded_over_real"] == 1.5 and r["max_loss_difference"] == 0.5
+    text = bench_unpadded.markdown({"machine": "m", "command": "c", "ppo_generation_s": 1.0, "results": {"rm": r}})
+    assert "| rm | 3.0 | 2.0 | 1.5× | 1.5 | 5.0e-01 |" in text

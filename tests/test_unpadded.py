@@ -75,3 +75,26 @@ def test_generation_and_deep_copies_are_unchanged(tiny_model, tiny_tokenizer):
         assert torch.equal(twin(input_ids=ids, attention_mask=attn).logits,
                            tiny_model(input_ids=ids, attention_mask=attn).logits)
     assert torch.equal(before, after)
+
+
+def test_padded_switches_every_path_back_to_the_padded_batch(tiny_model, tiny_tokenizer):
+    """Inside padded() (side-by-side timing, tools/bench_unpadded.py) the padded batch runs as on a GPU."""
+    from helpers.lm.unpadded import padded, row_by_row_on_cpu, window_rows
+
+    ids, attn = padded_batch(len(tiny_tokenizer))
+    unpadded_backbone(tiny_model)
+    calls = []
+
+    def fn(i, a, *keep):
+        calls.append(tuple(i.shape))
+        return tiny_model(input_ids=i, attention_mask=a).logits[:, -1:]
+
+    with torch.no_grad(), padded():
+        hidden = body_of(tiny_model)(input_ids=ids, attention_mask=attn).last_hidden_state
+        row_by_row_on_cpu(fn, ids, attn)
+        window_rows(fn, ids, attn, 6, 2)
+    assert (hidden[attn == 0] != 0).any()  # computed at the padded positions
+    assert calls == [(4, 12), (4, 12)]  # one batched call each
+    with torch.no_grad():
+        row_by_row_on_cpu(fn, ids, attn, right=True)
+    assert calls[2:] == [(1, 8), (1, 7), (1, 8), (1, 12)]  # the rows' real tokens

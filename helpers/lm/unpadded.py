@@ -19,11 +19,29 @@ in attention: slower here than the loop (benchmarks/attention_cpu.json).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
 ROWS_ATTR = "_unpadded_rows"  # set on a body whose forward unpadded_backbone replaced
+_padded = False  # True inside padded(): every function below takes the padded batch, as on a GPU
+
+
+@contextmanager
+def padded() -> Iterator[None]:
+    """Inside: padded batches run padded, as on a GPU (for side-by-side timing, tools/bench_unpadded.py)."""
+    global _padded
+    before, _padded = _padded, True
+    try:
+        yield
+    finally:
+        _padded = before
+
+
+def on_cpu(x: torch.Tensor) -> bool:
+    """Whether row-by-row applies to a tensor: on a CPU, outside padded()."""
+    return x.device.type == "cpu" and not _padded
 
 
 def spans(attn: torch.Tensor) -> list[tuple[int, int]]:
@@ -39,7 +57,7 @@ def row_by_row_on_cpu(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
     """`fn(ids, attn)` (a forward pass giving one row per sequence) on a left-padded batch. On a CPU, one row at a time
     without its left padding (with `right`, also without the padding after its last real token: for an `fn` whose
     output does not depend on the row's width), the rows stacked. On a GPU the batched call."""
-    if ids.device.type != "cpu":
+    if not on_cpu(ids):
         return fn(ids, attn)
     return torch.cat([fn(ids[r:r + 1, s:e if right else None], attn[r:r + 1, s:e if right else None])
                       for r, (s, e) in enumerate(spans(attn))])
@@ -50,7 +68,7 @@ def window_rows(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor], i
     """Outputs at positions start … start + width − 1 of a padded batch: [rows, width, ...]. `fn(ids, attn, keep)` is a
     forward pass giving the outputs at the last `keep` positions of its rows. On a CPU, one row at a time over its real
     tokens only; positions after a row's last real token are 0. On a GPU the batched call."""
-    if ids.device.type != "cpu":
+    if not on_cpu(ids):
         return fn(ids, attn, ids.shape[1] - start)[:, :width]
     rows = []
     for r, (s, e) in enumerate(spans(attn)):
@@ -73,7 +91,7 @@ def _rows_forward(self, input_ids=None, attention_mask=None, position_ids=None, 
                  past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache)
     if (attention_mask is None or attention_mask.dim() != 2 or past_key_values is not None or use_cache
             or kwargs.get("output_hidden_states") or kwargs.get("output_attentions")
-            or attention_mask.device.type != "cpu" or bool(attention_mask.all())):
+            or not on_cpu(attention_mask) or bool(attention_mask.all())):
         return forward(self, **plain, **kwargs)
     from transformers.modeling_outputs import BaseModelOutputWithPast
 
