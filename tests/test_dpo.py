@@ -39,6 +39,25 @@ def test_heldout_preference_accuracy_starts_at_chance_and_rises(stage):
     assert len(stage.heldout_margins) == len(stage.data["valid"])
 
 
+def test_the_untrained_policy_is_measured_in_one_pass(stage, tmp_path, monkeypatch):
+    """Before DPO's first step every LoRA B matrix is 0: the policy's log-probs are the reference's, taken once."""
+    import helpers.stages.dpo as dpo
+
+    fresh = dpo.DPOStage(root=tmp_path, profile=get_profile("tiny"), seed=42)
+    for step in ("load", "build_model", "build_trainer"):
+        getattr(fresh, step)()
+    assert fresh.policy_is_reference() and not stage.policy_is_reference()  # the trained one has stepped
+    passes = []
+    monkeypatch.setattr(dpo, "completion_logps", lambda model, batch: passes.append(1) or
+                        torch.zeros(len(batch["input_ids"])))
+    fresh.evaluate_before()
+    n = min(len(fresh.data["valid"]), fresh.settings.eval_limit or len(fresh.data["valid"]))
+    assert len(passes) == -(-n // 8) and fresh.metrics["heldout_accuracy_before"] == 0.5
+    with torch.no_grad():
+        next(p for name, p in fresh.model.named_parameters() if "lora_B" in name).add_(0.1)
+    assert not fresh.policy_is_reference()
+
+
 def test_reference_preference_is_read_per_answer_token(stage, tmp_path):
     """How often 03's model already prefers the chosen answer: from the reference log-probs kept while measuring,
     per answer token (a longer chosen answer with the lower sum can still be the likelier per token)."""

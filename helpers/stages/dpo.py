@@ -118,22 +118,31 @@ class DPOStage(Stage):
         size = [len(ds[i]["prompt_ids"]) + max(len(ds[i]["chosen_ids"]), len(ds[i]["rejected_ids"])) for i in range(n)]
         order = sorted(range(n), key=lambda i: -size[i])
         kept = self.reference_logps.setdefault(split, {})  # the reference's, computed once per pair
+        untrained = self.policy_is_reference()
         margins = [0.0] * n
         for start in progress(range(0, n, batch_size), desc="implicit margins"):
             rows = order[start:start + batch_size]
             batch = self.batch(split=split, rows=rows)
             with autocast_for(self.model):
-                pw, pl = completion_logps(self.model, batch).chunk(2)
                 if any(i not in kept for i in rows):
                     with self.reference():
                         rw, rl = completion_logps(self.model, batch).chunk(2)
                     nw, nl = batch["completion_mask"][:, 1:].sum(1).chunk(2)  # the answer tokens each sum covers
                     kept.update({i: (w, l, a, b) for i, w, l, a, b in zip(rows, rw.tolist(), rl.tolist(), nw.tolist(),
                                                                            nl.tolist())})
-            rw, rl = (torch.tensor([kept[i][k] for i in rows], device=pw.device) for k in (0, 1))
+                rw, rl = (torch.tensor([kept[i][k] for i in rows], device=batch["input_ids"].device) for k in (0, 1))
+                pw, pl = (rw, rl) if untrained else completion_logps(self.model, batch).chunk(2)
             for i, m in zip(rows, (self.settings.beta * ((pw - rw) - (pl - rl))).tolist()):
                 margins[i] = m
         return margins
+
+    def policy_is_reference(self) -> bool:
+        """True before DPO's first step: every LoRA B matrix is 0 (peft's initialisation), so the policy's log-probs are
+        the reference's and need no second pass."""
+        if self.trainer.state.global_step > 0:
+            return False
+        b = [p for n, p in self.model.named_parameters() if "lora_B" in n]
+        return bool(b) and all(not p.detach().any() for p in b)
 
     @staticmethod
     def preference_accuracy(margins: list[float]) -> float:

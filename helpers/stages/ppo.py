@@ -176,15 +176,15 @@ class PPOStage(Stage):
                     missing_eos_penalty=self.settings.missing_eos_penalty, seed=self.seed)
 
     def reward_hacking_demo(self, missing_eos_penalty: float = 0.0, steps: int | None = None) -> dict:
-        """A separate short PPO run (`steps`, default half the stage's) from the same start (a fresh copy of 03's model
-        and 04's reward model, no checkpoints) with `missing_eos_penalty`: with 0, nothing stops the policy from
-        exploiting a reward model that scores unfinished answers well. Returns {"log": per-step log, "before"/"after":
-        held-out measurements}."""
+        """A separate short PPO run (`steps`, default a third of the stage's, at least 2) from the same start (a fresh
+        copy of 03's model and 04's reward model, no checkpoints) with `missing_eos_penalty`: with 0, nothing stops the
+        policy from exploiting a reward model that scores unfinished answers well. Returns {"log": per-step log,
+        "before"/"after": held-out measurements}."""
         policy = with_lora(self.policy_base(), lora_config(self.profile))
         value = make_value_model(self.reward_model(),
                                  lora_config(self.profile, task_type="SEQ_CLS", modules_to_save=["score"]))
         config = replace(self.ppo_config(), missing_eos_penalty=missing_eos_penalty, save_steps=0,
-                         max_steps=steps or max(2, self.settings.max_steps // 2))  # half the run: the trend shows
+                         max_steps=steps or max(2, self.settings.max_steps // 3))  # the trend shows early
         trainer = PPOTrainer(policy, value, self.tok, self.prompts, config, reward_suffix=turn_suffix(self.tok))
         measure = dict(max_new_tokens=self.settings.max_new_tokens, missing_eos_penalty=missing_eos_penalty,
                        seed=self.seed, kl=False)
