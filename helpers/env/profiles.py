@@ -151,7 +151,7 @@ REHEARSAL = replace(
 
 # No GPU: a real pretrained chat model (SmolLM2-135M-Instruct, 135 M parameters, Llama architecture, 49,152 tokens,
 # tied embeddings) in float32 on the shipped data; steps, lengths, learning rates and PPO's cut-off penalty chosen by
-# probes on it. The whole course takes about 45 minutes on two CPU cores (measured; the 30-minute goal is not met);
+# probes on it. The whole course takes about 37 minutes on two CPU cores (measured; the 30-minute goal is not met);
 # benchmarks/cpu_effects.json holds every stage's effects over 3 seeds (python tools/tiny_effects.py --profile cpu).
 CPU = replace(
     TINY,
