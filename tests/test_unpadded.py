@@ -98,3 +98,23 @@ def test_padded_switches_every_path_back_to_the_padded_batch(tiny_model, tiny_to
     with torch.no_grad():
         row_by_row_on_cpu(fn, ids, attn, right=True)
     assert calls[2:] == [(1, 8), (1, 7), (1, 8), (1, 12)]  # the rows' real tokens
+
+
+def test_an_argument_it_cannot_slice_keeps_the_padded_batch(tiny_model, tiny_tokenizer):
+    """A tensor argument the rows would have to share (some families' token_type_ids, cache_position) is passed to
+    the padded batch unchanged rather than sliced wrongly."""
+    ids, attn = padded_batch(len(tiny_tokenizer))
+    unpadded_backbone(tiny_model)
+    seen = []
+    forward = type(body_of(tiny_model)).forward
+
+    def spy(self, **kwargs):
+        seen.append(kwargs["input_ids"].shape)
+        return forward(self, **{k: v for k, v in kwargs.items() if k != "extra"})
+
+    import unittest.mock
+
+    with torch.no_grad(), unittest.mock.patch.object(type(body_of(tiny_model)), "forward", spy):
+        body_of(tiny_model)(input_ids=ids, attention_mask=attn, extra=torch.zeros(4, 12))
+        body_of(tiny_model)(input_ids=ids, attention_mask=attn)
+    assert seen[0] == ids.shape and len(seen) == 1 + len(ids)  # padded once; then one call per row

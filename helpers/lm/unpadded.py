@@ -85,12 +85,14 @@ def body_of(model) -> torch.nn.Module:
 
 def _rows_forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
                   inputs_embeds=None, use_cache=None, **kwargs):
-    """The body's forward; a padded batch without cache runs row by row over each row's attended tokens."""
+    """The body's forward; a padded batch without cache runs row by row over each row's attended tokens. Any other
+    tensor argument (cache_position, token_type_ids, ... of some families) keeps the padded batch: it is not sliced."""
     forward = type(self).forward
     plain = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                  past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache)
     if (attention_mask is None or attention_mask.dim() != 2 or past_key_values is not None or use_cache
             or kwargs.get("output_hidden_states") or kwargs.get("output_attentions")
+            or any(isinstance(v, torch.Tensor) for v in kwargs.values())
             or not on_cpu(attention_mask) or bool(attention_mask.all())):
         return forward(self, **plain, **kwargs)
     from transformers.modeling_outputs import BaseModelOutputWithPast

@@ -62,10 +62,10 @@ from ..env.distributed import (all_reduce_mean, average_gradients, barrier, broa
                                gather_objects, init_from_env, is_main, rank, world)
 from ..env.settings import Settings, knob
 from ..lm.models import half_dtype
+from ..lm.unpadded import row_by_row_on_cpu, window_rows
 from .losses import (AdaptiveKL, FixedKL, compute_advantages, entropy_of, kl_rewards, logprobs_of, masked_mean,
                      masked_whiten, policy_loss, value_loss)
 from .resources import return_freed_memory, track_resources
-from ..lm.unpadded import row_by_row_on_cpu, window_rows
 from .rollout import (RewardFn, append_turn_suffix, encode_prompts, left_pad, make_value_model, positions,
                       response_logits, response_mask, sample, sequence_scores, token_scores, turn_suffix)
 
